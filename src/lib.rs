@@ -1,0 +1,1 @@
+//! nfdoctor: read, write, diagnose and repair Linux netfilter rules, natively.
