@@ -1,1 +1,6 @@
 //! nfdoctor: read, write, diagnose and repair Linux netfilter rules, natively.
+
+pub mod family;
+pub mod netlink;
+
+pub use family::Family;

@@ -176,9 +176,15 @@ fn literal_constants() -> Vec<(String, i128)> {
         let path = entry.expect("dir entry").path();
         let text = std::fs::read_to_string(&path).expect("source");
         for line in text.lines() {
-            let Some(rest) = line.trim().strip_prefix("pub const ") else { continue };
-            let Some((name, rest)) = rest.split_once(':') else { continue };
-            let Some((_, expr)) = rest.split_once('=') else { continue };
+            let Some(rest) = line.trim().strip_prefix("pub const ") else {
+                continue;
+            };
+            let Some((name, rest)) = rest.split_once(':') else {
+                continue;
+            };
+            let Some((_, expr)) = rest.split_once('=') else {
+                continue;
+            };
             let expr = expr.trim().trim_end_matches(';').replace('_', "");
             if let Some(v) = parse_literal(&expr) {
                 out.push((name.trim().to_string(), v));
@@ -257,7 +263,9 @@ fn structs_and_constants_match_the_pinned_headers() {
         }
     }
     for (name, _) in &consts {
-        c.push_str(&format!("printf(\"{name} %lld\\n\", (long long)({name}));\n"));
+        c.push_str(&format!(
+            "printf(\"{name} %lld\\n\", (long long)({name}));\n"
+        ));
     }
     c.push_str("return 0;\n}\n");
 
@@ -276,12 +284,20 @@ fn structs_and_constants_match_the_pinned_headers() {
     let mut errors = Vec::new();
     for l in &layouts {
         if c_values.get(l.c_type) != Some(&(l.size as i128)) {
-            errors.push(format!("sizeof({}): C {:?}, Rust {}", l.c_type, c_values.get(l.c_type), l.size));
+            errors.push(format!(
+                "sizeof({}): C {:?}, Rust {}",
+                l.c_type,
+                c_values.get(l.c_type),
+                l.size
+            ));
         }
         for (f, off) in &l.fields {
             let key = format!("{}.{}", l.c_type, f);
             if c_values.get(key.as_str()) != Some(&(*off as i128)) {
-                errors.push(format!("offsetof({key}): C {:?}, Rust {off}", c_values.get(key.as_str())));
+                errors.push(format!(
+                    "offsetof({key}): C {:?}, Rust {off}",
+                    c_values.get(key.as_str())
+                ));
             }
         }
     }
@@ -294,5 +310,9 @@ fn structs_and_constants_match_the_pinned_headers() {
             errors.push(format!("{name}: C {cv:?}, Rust {v}"));
         }
     }
-    assert!(errors.is_empty(), "kernel ABI mismatches:\n{}", errors.join("\n"));
+    assert!(
+        errors.is_empty(),
+        "kernel ABI mismatches:\n{}",
+        errors.join("\n")
+    );
 }
