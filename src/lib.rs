@@ -4,3 +4,11 @@ pub mod family;
 pub mod netlink;
 
 pub use family::Family;
+pub mod backend;
+pub mod cli;
+pub mod privilege;
+pub mod ruleset;
+pub mod xt;
+
+/// Version and commit, from build.rs.
+pub const VERSION: &str = env!("NFDOCTOR_VERSION");

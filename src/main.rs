@@ -1,1 +1,5 @@
-fn main() {}
+//! The `nfdoctor` binary: everything lives in the library; this only runs it.
+
+fn main() {
+    std::process::exit(nfdoctor::cli::main());
+}

@@ -1,0 +1,9 @@
+//! The legacy x_tables back end (`iptables-legacy`): get/setsockopt on raw
+//! sockets, table blobs.
+
+pub mod blob;
+pub mod read;
+pub mod sockopt;
+
+pub use read::{read_ruleset, read_table, table_names};
+pub use sockopt::{RawSocket, XtKernel};

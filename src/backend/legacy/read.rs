@@ -1,0 +1,73 @@
+//! Reading legacy tables: which exist, and each one's blob decoded.
+
+use super::blob::{decode_table, Hooks};
+use super::sockopt::XtKernel;
+use crate::backend::BackendError;
+use crate::ruleset::{Ruleset, Table};
+use crate::Family;
+
+/// `/proc/net/ip_tables_names` or `ip6_tables_names`: the tables this
+/// network namespace has instantiated, in the kernel's order (the order
+/// iptables-legacy-save prints them in). Empty when legacy support is
+/// absent.
+pub fn table_names(family: Family) -> Vec<String> {
+    let path = match family {
+        Family::Ipv4 => "/proc/net/ip_tables_names",
+        Family::Ipv6 => "/proc/net/ip6_tables_names",
+    };
+    std::fs::read_to_string(path)
+        .map(|t| {
+            t.lines()
+                .map(str::to_string)
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads one table. The kernel creates a missing built-in table on first
+/// access, as iptables-legacy does.
+pub fn read_table<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    name: &str,
+) -> Result<Table, BackendError> {
+    // The table can change between GET_INFO and GET_ENTRIES (EAGAIN).
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let info = kernel
+            .get_info(name)
+            .map_err(|e| BackendError::legacy_io(family, format!("GET_INFO of table {name}"), e))?;
+        let blob = match kernel.get_entries(name, info.size) {
+            Ok(b) => b,
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 10 => continue,
+            Err(e) => {
+                return Err(BackendError::legacy_io(
+                    family,
+                    format!("GET_ENTRIES of table {name}"),
+                    e,
+                ))
+            }
+        };
+        let hooks = Hooks {
+            valid_hooks: info.valid_hooks,
+            hook_entry: info.hook_entry,
+            underflow: info.underflow,
+        };
+        return decode_table(family, name, &hooks, &blob).map_err(BackendError::from);
+    }
+}
+
+/// All instantiated tables (or just `only`).
+pub fn read_ruleset<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    names: &[String],
+) -> Result<Ruleset, BackendError> {
+    let mut tables = Vec::new();
+    for name in names {
+        tables.push(read_table(kernel, family, name)?);
+    }
+    Ok(Ruleset { family, tables })
+}

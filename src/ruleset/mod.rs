@@ -1,0 +1,310 @@
+//! The backend-neutral model of an iptables ruleset, close to what iptables
+//! itself holds for a rule (`struct ipt_entry` / `iptables_command_state`):
+//! both back ends decode into it, the printer and the rules-file parser work
+//! on it, and the writers encode it.
+
+pub mod json;
+pub mod protocols;
+pub mod save;
+
+use crate::xt::Extension;
+use crate::Family;
+use serde::Serialize;
+
+/// Packet and byte counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counters {
+    pub packets: u64,
+    pub bytes: u64,
+}
+
+/// All tables of one family, from one back end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ruleset {
+    pub family: Family,
+    pub tables: Vec<Table>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Table {
+    pub name: String,
+    pub chains: Vec<Chain>,
+    pub compat: TableCompat,
+}
+
+impl Table {
+    pub fn chain(&self, name: &str) -> Option<&Chain> {
+        self.chains.iter().find(|c| c.name == name)
+    }
+
+    pub fn chain_mut(&mut self, name: &str) -> Option<&mut Chain> {
+        self.chains.iter_mut().find(|c| c.name == name)
+    }
+}
+
+/// Whether iptables syntax can express the table (nf_tables tables written
+/// by other tools may not be).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum TableCompat {
+    Compatible,
+    /// Some rule uses expressions iptables cannot show; like iptables-nft,
+    /// the table is not printed at all.
+    Incompatible {
+        reason: String,
+    },
+    /// Some base chains do not have iptables' hook/priority/type; they are
+    /// left out and the rest is shown.
+    IncompatibleBaseChains {
+        chains: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chain {
+    pub name: String,
+    /// Set for built-in (hooked) chains.
+    pub base: Option<BaseChain>,
+    /// Policy counters (always zero for user chains).
+    pub counters: Counters,
+    pub rules: Vec<Rule>,
+}
+
+impl Chain {
+    pub fn is_builtin(&self) -> bool {
+        self.base.is_some()
+    }
+}
+
+/// What makes a chain built in: its hook and policy (and, for nf_tables, the
+/// base chain's type and priority).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BaseChain {
+    pub hook: u32,
+    pub policy: Policy,
+    /// nf_tables only.
+    pub priority: Option<i32>,
+    /// nf_tables only: "filter", "nat" or "route".
+    pub chain_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Policy {
+    #[serde(rename = "ACCEPT")]
+    Accept,
+    #[serde(rename = "DROP")]
+    Drop,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Accept => "ACCEPT",
+            Policy::Drop => "DROP",
+        }
+    }
+}
+
+/// One rule: header selectors, matches in order, target, counters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub spec: IpSpec,
+    pub matches: Vec<Extension>,
+    pub target: Target,
+    pub counters: Counters,
+    /// nf_tables rule handle, when read from the kernel.
+    pub handle: Option<u64>,
+}
+
+impl Rule {
+    pub fn new(spec: IpSpec, matches: Vec<Extension>, target: Target) -> Self {
+        Rule {
+            spec,
+            matches,
+            target,
+            counters: Counters::default(),
+            handle: None,
+        }
+    }
+
+    /// Same selectors, matches and target (what `iptables -C`/`-D` compare);
+    /// counters and handles are ignored.
+    pub fn same_spec(&self, other: &Rule) -> bool {
+        self.spec == other.spec && self.matches == other.matches && self.target == other.target
+    }
+}
+
+/// An address selector (`-s`/`-d`): network-order address and mask. IPv4
+/// uses the first four bytes. All zero and not inverted means "any".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct AddrSel {
+    pub addr: [u8; 16],
+    pub mask: [u8; 16],
+    pub invert: bool,
+}
+
+impl AddrSel {
+    pub fn is_any(&self) -> bool {
+        !self.invert && self.addr == [0; 16] && self.mask == [0; 16]
+    }
+}
+
+/// An interface selector (`-i`/`-o`) as x_tables holds it: the name (which
+/// keeps a trailing `+`) and a byte mask saying how much of it to compare.
+/// A zero mask means "any".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct IfaceSel {
+    pub name: [u8; 16],
+    pub mask: [u8; 16],
+    pub invert: bool,
+}
+
+impl IfaceSel {
+    /// `xtables_parse_interface`: `eth0` compares 5 bytes (with the NUL),
+    /// `eth+` compares the 3-byte prefix.
+    pub fn parse(text: &str, invert: bool) -> Option<IfaceSel> {
+        let bytes = text.as_bytes();
+        if bytes.len() >= 16 || bytes.contains(&0) {
+            return None;
+        }
+        let mut sel = IfaceSel {
+            invert,
+            ..IfaceSel::default()
+        };
+        sel.name[..bytes.len()].copy_from_slice(bytes);
+        if bytes.is_empty() {
+            return Some(sel);
+        }
+        let compared = if bytes[bytes.len() - 1] == b'+' {
+            bytes.len() - 1
+        } else {
+            bytes.len() + 1
+        };
+        sel.mask[..compared].fill(0xff);
+        Some(sel)
+    }
+
+    pub fn is_any(&self) -> bool {
+        self.mask[0] == 0
+    }
+
+    /// The name as iptables prints it (`save_iface`), `+` for a wildcard.
+    pub fn text(&self) -> String {
+        let mut s = String::new();
+        for i in 0..16 {
+            if self.mask[i] != 0 {
+                if self.name[i] != 0 {
+                    s.push(self.name[i] as char);
+                }
+            } else {
+                if i > 0 && self.name[i - 1] != 0 {
+                    s.push('+');
+                }
+                break;
+            }
+        }
+        s
+    }
+}
+
+/// The header part of a rule (`struct ipt_ip` / `ip6t_ip6`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct IpSpec {
+    pub src: AddrSel,
+    pub dst: AddrSel,
+    pub in_iface: IfaceSel,
+    pub out_iface: IfaceSel,
+    /// IP protocol number, 0 = any.
+    pub proto: u16,
+    pub proto_invert: bool,
+    /// IPv4 `-f` (second and later fragments).
+    pub fragment: bool,
+    pub fragment_invert: bool,
+    /// IPv6 `tos` field with `IP6T_F_TOS` (no iptables option sets it; kept
+    /// so foreign entries round-trip).
+    pub ipv6_tos: Option<u8>,
+    /// `IPT_INV_TOS` (likewise never set by iptables).
+    pub tos_invert: bool,
+}
+
+/// Where a rule sends a packet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// No `-j`: the rule only counts.
+    Continue,
+    Accept,
+    Drop,
+    Queue,
+    Return,
+    Jump(String),
+    Goto(String),
+    /// A target extension (`DNAT`, `MASQUERADE`, `REJECT`, …).
+    Ext(Extension),
+}
+
+impl Target {
+    /// The chain a jump or goto leads to.
+    pub fn chain(&self) -> Option<&str> {
+        match self {
+            Target::Jump(c) | Target::Goto(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+/// The tables of each family that iptables knows, in the order
+/// iptables-nft-save prints them.
+pub const NFT_TABLE_ORDER: [&str; 5] = ["mangle", "security", "raw", "filter", "nat"];
+
+/// Built-in chains: (table, chain, hook, nf_tables type, priority), as
+/// iptables-nft creates them (netfilter-abi.md B.5).
+pub const BUILTIN_CHAINS: &[(&str, &str, u32, &str, i32)] = &[
+    ("raw", "PREROUTING", 0, "filter", -300),
+    ("raw", "OUTPUT", 3, "filter", -300),
+    ("mangle", "PREROUTING", 0, "filter", -150),
+    ("mangle", "INPUT", 1, "filter", -150),
+    ("mangle", "FORWARD", 2, "filter", -150),
+    ("mangle", "OUTPUT", 3, "route", -150),
+    ("mangle", "POSTROUTING", 4, "filter", -150),
+    ("filter", "INPUT", 1, "filter", 0),
+    ("filter", "FORWARD", 2, "filter", 0),
+    ("filter", "OUTPUT", 3, "filter", 0),
+    ("security", "INPUT", 1, "filter", 150),
+    ("security", "FORWARD", 2, "filter", 150),
+    ("security", "OUTPUT", 3, "filter", 150),
+    ("nat", "PREROUTING", 0, "nat", -100),
+    ("nat", "INPUT", 1, "nat", 100),
+    ("nat", "OUTPUT", 3, "nat", -100),
+    ("nat", "POSTROUTING", 4, "nat", 100),
+];
+
+/// The built-in chain of `table` at `hook`, if iptables has one.
+pub fn builtin_chain(table: &str, hook: u32) -> Option<&'static str> {
+    BUILTIN_CHAINS
+        .iter()
+        .find(|(t, _, h, _, _)| *t == table && *h == hook)
+        .map(|(_, c, _, _, _)| *c)
+}
+
+/// Hook names in hook order.
+pub const HOOK_CHAINS: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iface_masks_follow_iptables() {
+        let exact = IfaceSel::parse("docker0", false).unwrap();
+        assert_eq!(
+            &exact.mask[..9],
+            &[255, 255, 255, 255, 255, 255, 255, 255, 0]
+        );
+        assert_eq!(exact.text(), "docker0");
+        let wild = IfaceSel::parse("eth+", false).unwrap();
+        assert_eq!(&wild.mask[..4], &[255, 255, 255, 0]);
+        assert_eq!(wild.text(), "eth+");
+        assert!(IfaceSel::parse("", false).unwrap().is_any());
+        assert!(IfaceSel::parse("0123456789abcdef", false).is_none());
+    }
+}

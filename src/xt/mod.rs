@@ -1,0 +1,208 @@
+//! One codec for x_tables match and target payloads, shared by both back
+//! ends: the legacy blob carries them after each entry, nf_tables carries the
+//! same bytes in its compat `match`/`target` expressions.
+//!
+//! An [`Extension`] always keeps the kernel's bytes, so any extension, known
+//! or not, round-trips unchanged. [`MatchValue`] and [`TargetValue`] are typed
+//! views decoded from those bytes by (name, revision, family); they print the
+//! `iptables-save` arguments and are built by the rules-file parser.
+
+pub mod text;
+
+mod addrtype;
+mod comment;
+mod conntrack;
+pub mod icmp;
+mod multiport;
+mod nat;
+mod reject;
+mod tcpudp;
+
+pub use addrtype::Addrtype;
+pub use comment::Comment;
+pub use conntrack::{Conntrack, State};
+pub use icmp::{Icmp, Icmp6, IcmpSpec};
+pub use multiport::Multiport;
+pub use nat::{Dnat, Masquerade, NatRange, Redirect, Snat};
+pub use reject::Reject;
+pub use tcpudp::{Tcp, Udp};
+
+use crate::Family;
+use nfdoctor_sys::xt_align;
+use serde::Serialize;
+
+/// Which side of a rule an extension sits on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Match,
+    Target,
+}
+
+/// A match or target exactly as the kernel holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Extension {
+    pub name: String,
+    pub revision: u8,
+    /// The payload after the 32-byte header, padded to `XT_ALIGN`.
+    pub data: Vec<u8>,
+}
+
+impl Extension {
+    pub fn new(name: impl Into<String>, revision: u8, data: Vec<u8>) -> Self {
+        Extension {
+            name: name.into(),
+            revision,
+            data,
+        }
+    }
+}
+
+/// A payload that does not decode as its (name, revision) says.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{name} revision {revision}: {reason}")]
+pub struct XtError {
+    pub name: String,
+    pub revision: u8,
+    pub reason: String,
+}
+
+impl XtError {
+    pub fn new(name: &str, revision: u8, reason: impl Into<String>) -> Self {
+        XtError {
+            name: name.to_string(),
+            revision,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What printing an extension needs from its rule and from the kernel.
+pub struct SaveCtx<'a> {
+    pub family: Family,
+    /// The rule's `-p` protocol (0 = any), which some extensions consult.
+    pub proto: u16,
+    /// ipset index → name; the `set` match stores indexes.
+    pub set_name: &'a dyn Fn(u16) -> Option<String>,
+}
+
+impl std::fmt::Debug for SaveCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SaveCtx")
+            .field("family", &self.family)
+            .field("proto", &self.proto)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the C struct `T` from a payload that must be exactly
+/// `XT_ALIGN(sizeof(T))` bytes, as the kernel dumps it.
+pub(crate) fn read_payload<T: nfdoctor_sys::Pod>(
+    name: &str,
+    revision: u8,
+    data: &[u8],
+) -> Result<T, XtError> {
+    let want = xt_align(std::mem::size_of::<T>());
+    if data.len() != want {
+        return Err(XtError::new(
+            name,
+            revision,
+            format!("payload is {} bytes, expected {want}", data.len()),
+        ));
+    }
+    T::read_from_prefix(data).ok_or_else(|| XtError::new(name, revision, "payload too short"))
+}
+
+/// The payload bytes of `value`, zero-padded to `XT_ALIGN`.
+pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Vec<u8> {
+    let mut out = value.as_bytes().to_vec();
+    out.resize(xt_align(out.len()), 0);
+    out
+}
+
+macro_rules! typed_values {
+    ($(#[$meta:meta])* $enum:ident, { $($variant:ident($ty:ty) = $name:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "extension", rename_all = "lowercase")]
+        pub enum $enum {
+            $($variant($ty)),*
+        }
+
+        impl $enum {
+            /// Decodes `ext`; `Ok(None)` for extensions or revisions this
+            /// codec does not type (their bytes are kept as they are).
+            pub fn decode(ext: &Extension, family: Family) -> Result<Option<Self>, XtError> {
+                match ext.name.as_str() {
+                    $($name => <$ty>::decode(ext.revision, family, &ext.data).map(|v| v.map($enum::$variant)),)*
+                    _ => Ok(None),
+                }
+            }
+
+            /// Encodes the value as `revision` of its extension.
+            pub fn encode(&self, revision: u8, family: Family) -> Extension {
+                match self {
+                    $($enum::$variant(v) => Extension::new($name, revision, v.encode(revision, family)),)*
+                }
+            }
+
+            /// Appends the `iptables-save` arguments (each preceded by a
+            /// space) that follow `-m NAME` / `-j NAME`.
+            pub fn save(&self, ctx: &SaveCtx<'_>, out: &mut String) {
+                match self {
+                    $($enum::$variant(v) => v.save(ctx, out),)*
+                }
+            }
+
+            /// The name printed after `-m`/`-j` when it differs from the
+            /// kernel's (e.g. `state` for conntrack's state alias).
+            pub fn alias(&self) -> Option<&'static str> {
+                match self {
+                    $($enum::$variant(v) => v.alias(),)*
+                }
+            }
+
+            /// Whether `name` is an extension this codec knows.
+            pub fn knows(name: &str) -> bool {
+                matches!(name, $($name)|*)
+            }
+        }
+    };
+}
+
+/// The behaviour every typed extension implements.
+pub(crate) trait Codec: Sized {
+    /// `Ok(None)`: a revision this codec does not type.
+    fn decode(revision: u8, family: Family, data: &[u8]) -> Result<Option<Self>, XtError>;
+    fn encode(&self, revision: u8, family: Family) -> Vec<u8>;
+    fn save(&self, ctx: &SaveCtx<'_>, out: &mut String);
+    fn alias(&self) -> Option<&'static str> {
+        None
+    }
+}
+
+typed_values!(
+    /// Typed views of the matches nfdoctor understands.
+    MatchValue, {
+        Tcp(Tcp) = "tcp",
+        Udp(Udp) = "udp",
+        Icmp(Icmp) = "icmp",
+        Icmp6(Icmp6) = "icmp6",
+        Multiport(Multiport) = "multiport",
+        Addrtype(Addrtype) = "addrtype",
+        Conntrack(Conntrack) = "conntrack",
+        State(State) = "state",
+        Comment(Comment) = "comment",
+    }
+);
+
+typed_values!(
+    /// Typed views of the targets nfdoctor understands.
+    TargetValue, {
+        Dnat(Dnat) = "DNAT",
+        Snat(Snat) = "SNAT",
+        Masquerade(Masquerade) = "MASQUERADE",
+        Redirect(Redirect) = "REDIRECT",
+        Reject(Reject) = "REJECT",
+    }
+);
