@@ -27,13 +27,18 @@ fn compare(fixture: &std::path::Path, backend: &str, counters: bool) -> Result<(
     let (cmd, flag) = if v6 { ("ip6tables", "-6") } else { ("iptables", "-4") };
     let c = if counters { "-c" } else { "" };
     let traffic = if counters {
-        // A local address that is not loopback: OUTPUT's addrtype-LOCAL
-        // jump to DOCKER and the DNAT rules see these packets.
-        r#"ip link add d0 type veth peer name d1; ip link set lo up; ip link set d1 up; ip link set d0 up
-ip addr add 10.9.9.9/24 dev d0; ip -6 addr add fd09::9/64 dev d0 nodad
+        // IPv4: a local address that is not loopback, so OUTPUT's
+        // addrtype-LOCAL jump to DOCKER and the DNAT rules see the packets.
+        // IPv6: loopback only, because a veth's link-local chatter (DAD,
+        // MLD, router solicitations) would move counters between the two
+        // saves.
+        r#"sysctl -qw net.ipv6.conf.default.disable_ipv6=1 2>/dev/null || true
+ip link add d0 type veth peer name d1; ip link set lo up
+ip link set d1 up; ip link set d0 up
+ip addr add 10.9.9.9/24 dev d0
 busybox nc -w 1 10.9.9.9 8080 </dev/null >/dev/null 2>&1 || true
 busybox ping -c 1 -W 1 10.9.9.9 >/dev/null 2>&1 || true
-busybox ping -6 -c 1 -W 1 fd09::9 >/dev/null 2>&1 || true
+busybox ping -6 -c 1 -W 1 ::1 >/dev/null 2>&1 || true
 "#
     } else {
         ""
@@ -43,7 +48,7 @@ busybox ping -6 -c 1 -W 1 fd09::9 >/dev/null 2>&1 || true
     let counting_rule = match (counters, v6) {
         (false, _) => String::new(),
         (true, false) => format!("{cmd}-{backend} -A OUTPUT -d 10.9.9.9/32\n"),
-        (true, true) => format!("{cmd}-{backend} -A OUTPUT -d fd09::9/128\n"),
+        (true, true) => format!("{cmd}-{backend} -A OUTPUT -d ::1/128\n"),
     };
     let script = format!(
         "grep -v '^#' '{f}' | {cmd}-{backend}-restore\n{counting_rule}{traffic}\
