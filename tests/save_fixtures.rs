@@ -9,14 +9,15 @@ fn fixtures() -> Vec<(String, std::path::PathBuf)> {
     let mut out: Vec<_> = std::fs::read_dir(netns::fixtures_dir())
         .expect("fixtures")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|x| x == "rules" || x == "rules6")
-        })
+        .filter(|p| p.extension().is_some_and(|x| x == "rules" || x == "rules6"))
         .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), p))
         .collect();
     out.sort();
-    assert!(out.len() >= 8, "expected the Docker fixtures, found {}", out.len());
+    assert!(
+        out.len() >= 8,
+        "expected the Docker fixtures, found {}",
+        out.len()
+    );
     out
 }
 
@@ -24,7 +25,11 @@ fn fixtures() -> Vec<(String, std::path::PathBuf)> {
 /// traffic through it, then prints `iptables-save` and `nfdoctor save`.
 fn compare(fixture: &std::path::Path, backend: &str, counters: bool) -> Result<(), String> {
     let v6 = fixture.extension().is_some_and(|x| x == "rules6");
-    let (cmd, flag) = if v6 { ("ip6tables", "-6") } else { ("iptables", "-4") };
+    let (cmd, flag) = if v6 {
+        ("ip6tables", "-6")
+    } else {
+        ("iptables", "-4")
+    };
     let c = if counters { "-c" } else { "" };
     let traffic = if counters {
         // IPv4: a local address that is not loopback, so OUTPUT's
@@ -57,14 +62,16 @@ busybox ping -6 -c 1 -W 1 ::1 >/dev/null 2>&1 || true
         f = fixture.display()
     );
     let out = netns::run_ok(&script);
-    let (ipt, ours) = out
-        .split_once("=== nfdoctor\n")
-        .ok_or("missing marker")?;
+    let (ipt, ours) = out.split_once("=== nfdoctor\n").ok_or("missing marker")?;
     let ipt = netns::without_comments(ipt.trim_start_matches("=== iptables\n"));
     if ipt != ours {
         return Err(netns::diff(&ipt, ours));
     }
-    if counters && !ipt.lines().any(|l| l.starts_with('[') && !l.starts_with("[0:0]")) {
+    if counters
+        && !ipt
+            .lines()
+            .any(|l| l.starts_with('[') && !l.starts_with("[0:0]"))
+    {
         return Err("traffic did not move any rule counter; the test proves nothing".into());
     }
     Ok(())

@@ -127,6 +127,30 @@ impl Codec for Addrtype {
     }
 }
 
+// SKELETON parse (to be implemented)
+use super::parse::{OptSpec, Parse, ParseCtx};
+impl Parse for Addrtype {
+    const OPTIONS: &'static [OptSpec] = &[];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        unimplemented!("skeleton")
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        _: Option<&str>,
+        _: bool,
+        _: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("unknown option --{name}"))
+    }
+
+    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
+        Err("not implemented".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -394,6 +394,52 @@ impl Codec for State {
     }
 }
 
+// SKELETON parse (to be implemented)
+use super::parse::{OptSpec, Parse, ParseCtx};
+impl Parse for Conntrack {
+    const OPTIONS: &'static [OptSpec] = &[];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        unimplemented!("skeleton")
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        _: Option<&str>,
+        _: bool,
+        _: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("unknown option --{name}"))
+    }
+
+    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
+        Err("not implemented".into())
+    }
+}
+
+impl Parse for State {
+    const OPTIONS: &'static [OptSpec] = &[];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        unimplemented!("skeleton")
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        _: Option<&str>,
+        _: bool,
+        _: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("unknown option --{name}"))
+    }
+
+    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
+        Err("not implemented".into())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

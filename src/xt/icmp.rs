@@ -92,3 +92,49 @@ impl Codec for Icmp6 {
         self.0.save("--icmpv6-type", false, out);
     }
 }
+
+// SKELETON parse (to be implemented)
+use super::parse::{OptSpec, Parse, ParseCtx};
+impl Parse for Icmp {
+    const OPTIONS: &'static [OptSpec] = &[];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        unimplemented!("skeleton")
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        _: Option<&str>,
+        _: bool,
+        _: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("unknown option --{name}"))
+    }
+
+    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
+        Err("not implemented".into())
+    }
+}
+
+impl Parse for Icmp6 {
+    const OPTIONS: &'static [OptSpec] = &[];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        unimplemented!("skeleton")
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        _: Option<&str>,
+        _: bool,
+        _: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        Err(format!("unknown option --{name}"))
+    }
+
+    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
+        Err("not implemented".into())
+    }
+}

@@ -7,28 +7,53 @@
 //! views decoded from those bytes by (name, revision, family); they print the
 //! `iptables-save` arguments and are built by the rules-file parser.
 
+pub mod parse;
 pub mod text;
 
 mod addrtype;
 mod comment;
+mod connmark;
 mod conntrack;
+mod ct;
 pub mod icmp;
+mod iprange;
+mod limit;
+mod log;
+mod mac;
+mod mark;
 mod multiport;
 mod nat;
+mod owner;
+mod physdev;
+mod pkttype;
 mod reject;
+mod set;
 mod tcpudp;
 
 pub use addrtype::Addrtype;
 pub use comment::Comment;
+pub use connmark::{Connmark, ConnmarkTarget};
 pub use conntrack::{Conntrack, State};
+pub use ct::Ct;
 pub use icmp::{Icmp, Icmp6, IcmpSpec};
+pub use iprange::Iprange;
+pub use limit::Limit;
+pub use log::Log;
+pub use mac::Mac;
+pub use mark::{Mark, MarkTarget};
 pub use multiport::Multiport;
 pub use nat::{Dnat, Masquerade, NatRange, Redirect, Snat};
+pub use owner::Owner;
+pub use parse::{Arg, OptSpec, ParseCtx, Services};
+pub use physdev::Physdev;
+pub use pkttype::Pkttype;
 pub use reject::Reject;
-pub use tcpudp::{Tcp, Udp};
+pub use set::Set;
+pub use tcpudp::{PortRange, Tcp, Udp};
 
 use crate::Family;
 use nfdoctor_sys::xt_align;
+use parse::Parse;
 use serde::Serialize;
 
 /// Which side of a rule an extension sits on.
@@ -121,7 +146,7 @@ pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Vec<u8> {
 }
 
 macro_rules! typed_values {
-    ($(#[$meta:meta])* $enum:ident, { $($variant:ident($ty:ty) = $name:literal),* $(,)? }) => {
+    ($(#[$meta:meta])* $enum:ident, { $($variant:ident($ty:ty) = $name:literal parse [$($pname:literal),*]),* $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(tag = "extension", rename_all = "lowercase")]
@@ -134,7 +159,7 @@ macro_rules! typed_values {
             /// codec does not type (their bytes are kept as they are).
             pub fn decode(ext: &Extension, family: Family) -> Result<Option<Self>, XtError> {
                 match ext.name.as_str() {
-                    $($name => <$ty>::decode(ext.revision, family, &ext.data).map(|v| v.map($enum::$variant)),)*
+                    $($name => <$ty as Codec>::decode(ext.revision, family, &ext.data).map(|v| v.map($enum::$variant)),)*
                     _ => Ok(None),
                 }
             }
@@ -166,6 +191,43 @@ macro_rules! typed_values {
             pub fn knows(name: &str) -> bool {
                 matches!(name, $($name)|*)
             }
+
+            /// The kernel's name for the extension.
+            pub fn kernel_name(&self) -> &'static str {
+                match self {
+                    $($enum::$variant(_) => $name,)*
+                }
+            }
+
+            /// Starts parsing `-m NAME` / `-j NAME`; `None` if no typed
+            /// extension goes by that command-line name.
+            pub fn start(name: &str, ctx: &ParseCtx<'_>) -> Option<Self> {
+                match name {
+                    $(n if [$($pname),*].contains(&n) => Some($enum::$variant(<$ty as Parse>::start(name, ctx))),)*
+                    _ => None,
+                }
+            }
+
+            /// The long options this extension takes.
+            pub fn options(&self) -> &'static [OptSpec] {
+                match self {
+                    $($enum::$variant(_) => <$ty as Parse>::OPTIONS,)*
+                }
+            }
+
+            /// Applies one option (see [`Parse::option`]).
+            pub fn option(&mut self, name: &str, arg: Option<&str>, invert: bool, ctx: &ParseCtx<'_>) -> Result<(), String> {
+                match self {
+                    $($enum::$variant(v) => <$ty as Parse>::option(v, name, arg, invert, ctx),)*
+                }
+            }
+
+            /// Final checks; returns the revision to write.
+            pub fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
+                match self {
+                    $($enum::$variant(v) => <$ty as Parse>::finish(v, ctx),)*
+                }
+            }
         }
     };
 }
@@ -184,25 +246,40 @@ pub(crate) trait Codec: Sized {
 typed_values!(
     /// Typed views of the matches nfdoctor understands.
     MatchValue, {
-        Tcp(Tcp) = "tcp",
-        Udp(Udp) = "udp",
-        Icmp(Icmp) = "icmp",
-        Icmp6(Icmp6) = "icmp6",
-        Multiport(Multiport) = "multiport",
-        Addrtype(Addrtype) = "addrtype",
-        Conntrack(Conntrack) = "conntrack",
-        State(State) = "state",
-        Comment(Comment) = "comment",
+        Tcp(Tcp) = "tcp" parse ["tcp"],
+        Udp(Udp) = "udp" parse ["udp"],
+        Icmp(Icmp) = "icmp" parse ["icmp"],
+        Icmp6(Icmp6) = "icmp6" parse ["icmp6", "ipv6-icmp", "icmpv6"],
+        Multiport(Multiport) = "multiport" parse ["multiport"],
+        Addrtype(Addrtype) = "addrtype" parse ["addrtype"],
+        // `-m state` is written as conntrack with the state alias flag.
+        Conntrack(Conntrack) = "conntrack" parse ["conntrack", "state"],
+        State(State) = "state" parse [],
+        Comment(Comment) = "comment" parse ["comment"],
+        Mark(Mark) = "mark" parse ["mark"],
+        Connmark(Connmark) = "connmark" parse ["connmark"],
+        Mac(Mac) = "mac" parse ["mac"],
+        Iprange(Iprange) = "iprange" parse ["iprange"],
+        Limit(Limit) = "limit" parse ["limit"],
+        Physdev(Physdev) = "physdev" parse ["physdev"],
+        Set(Set) = "set" parse ["set"],
+        Owner(Owner) = "owner" parse ["owner"],
+        Pkttype(Pkttype) = "pkttype" parse ["pkttype"],
     }
 );
 
 typed_values!(
     /// Typed views of the targets nfdoctor understands.
     TargetValue, {
-        Dnat(Dnat) = "DNAT",
-        Snat(Snat) = "SNAT",
-        Masquerade(Masquerade) = "MASQUERADE",
-        Redirect(Redirect) = "REDIRECT",
-        Reject(Reject) = "REJECT",
+        Dnat(Dnat) = "DNAT" parse ["DNAT"],
+        Snat(Snat) = "SNAT" parse ["SNAT"],
+        Masquerade(Masquerade) = "MASQUERADE" parse ["MASQUERADE"],
+        Redirect(Redirect) = "REDIRECT" parse ["REDIRECT"],
+        Reject(Reject) = "REJECT" parse ["REJECT"],
+        Log(Log) = "LOG" parse ["LOG"],
+        MarkTarget(MarkTarget) = "MARK" parse ["MARK"],
+        ConnmarkTarget(ConnmarkTarget) = "CONNMARK" parse ["CONNMARK"],
+        // `-j NOTRACK` is written as CT with the notrack alias flag.
+        Ct(Ct) = "CT" parse ["CT", "NOTRACK"],
     }
 );

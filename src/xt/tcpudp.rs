@@ -1,6 +1,9 @@
 //! `tcp` and `udp` matches (revision 0, `struct xt_tcp` / `xt_udp`).
 //! Ports are host byte order.
 
+use super::parse::{
+    opt, parse_port_range, parse_uint, proto_name_for_ports, Arg, OptSpec, Parse, ParseCtx,
+};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -236,6 +239,142 @@ impl Codec for Udp {
     fn save(&self, _: &SaveCtx<'_>, out: &mut String) {
         self.sport.save("--sport", out);
         self.dport.save("--dport", out);
+    }
+}
+
+/// libxt_tcp's flag names for `--tcp-flags`.
+fn parse_tcp_flags(list: &str) -> Result<u8, String> {
+    let mut flags = 0u8;
+    for name in list.split(',') {
+        flags |= match name.to_ascii_uppercase().as_str() {
+            "FIN" => 0x01,
+            "SYN" => 0x02,
+            "RST" => 0x04,
+            "PSH" => 0x08,
+            "ACK" => 0x10,
+            "URG" => 0x20,
+            "ALL" => 0x3f,
+            "NONE" => 0,
+            _ => return Err(format!("Unknown TCP flag `{name}'")),
+        };
+    }
+    Ok(flags)
+}
+
+fn check_proto(ctx: &ParseCtx<'_>, proto: u16, name: &str) -> Result<(), String> {
+    if ctx.proto != proto || ctx.proto_invert {
+        return Err(format!("{name} match requires `-p {name}' (without `!')"));
+    }
+    Ok(())
+}
+
+impl Parse for Tcp {
+    const OPTIONS: &'static [OptSpec] = &[
+        opt("source-port", Arg::Required),
+        opt("sport", Arg::Required),
+        opt("destination-port", Arg::Required),
+        opt("dport", Arg::Required),
+        opt("syn", Arg::None),
+        opt("tcp-flags", Arg::Two),
+        opt("tcp-option", Arg::Required),
+    ];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        Tcp::default()
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        let arg = arg.unwrap_or("");
+        match name {
+            "source-port" | "sport" => {
+                let (lo, hi) =
+                    parse_port_range(arg, proto_name_for_ports(ctx.proto), ctx.services)?;
+                self.sport = PortRange {
+                    min: lo,
+                    max: hi,
+                    invert,
+                };
+            }
+            "destination-port" | "dport" => {
+                let (lo, hi) =
+                    parse_port_range(arg, proto_name_for_ports(ctx.proto), ctx.services)?;
+                self.dport = PortRange {
+                    min: lo,
+                    max: hi,
+                    invert,
+                };
+            }
+            "syn" => {
+                self.flags_mask = 0x17;
+                self.flags_cmp = 0x02;
+                self.flags_invert = invert;
+            }
+            "tcp-flags" => {
+                let (mask, cmp) = arg
+                    .split_once(' ')
+                    .ok_or("--tcp-flags requires two args.")?;
+                self.flags_mask = parse_tcp_flags(mask)?;
+                self.flags_cmp = parse_tcp_flags(cmp)?;
+                self.flags_invert = invert;
+            }
+            "tcp-option" => {
+                self.option = parse_uint(arg, 255)? as u8;
+                self.option_invert = invert;
+            }
+            _ => return Err(format!("unknown option --{name}")),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
+        check_proto(ctx, 6, "tcp")?;
+        Ok(0)
+    }
+}
+
+impl Parse for Udp {
+    const OPTIONS: &'static [OptSpec] = &[
+        opt("source-port", Arg::Required),
+        opt("sport", Arg::Required),
+        opt("destination-port", Arg::Required),
+        opt("dport", Arg::Required),
+    ];
+
+    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
+        Udp::default()
+    }
+
+    fn option(
+        &mut self,
+        name: &str,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
+    ) -> Result<(), String> {
+        let arg = arg.unwrap_or("");
+        let (lo, hi) = parse_port_range(arg, proto_name_for_ports(ctx.proto), ctx.services)?;
+        let range = PortRange {
+            min: lo,
+            max: hi,
+            invert,
+        };
+        match name {
+            "source-port" | "sport" => self.sport = range,
+            "destination-port" | "dport" => self.dport = range,
+            _ => return Err(format!("unknown option --{name}")),
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
+        check_proto(ctx, 17, "udp")?;
+        Ok(0)
     }
 }
 

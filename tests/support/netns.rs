@@ -77,7 +77,8 @@ pub fn available() -> bool {
 /// xtables lock (`$XTABLES_LOCKFILE`), so legacy tools never contend with
 /// the host's lock.
 pub fn run(script: &str) -> Output {
-    let lock = std::env::temp_dir().join(format!("nfdoctor-test-xtables-{}.lock", std::process::id()));
+    let lock =
+        std::env::temp_dir().join(format!("nfdoctor-test-xtables-{}.lock", std::process::id()));
     Command::new("unshare")
         .args(["-rn", "sh", "-ec", script])
         .env("NFDOCTOR", nfdoctor())
@@ -117,7 +118,12 @@ pub fn diff(expected: &str, actual: &str) -> String {
     for i in 0..e.len().max(a.len()) {
         let (x, y) = (e.get(i).copied(), a.get(i).copied());
         if x != y {
-            out.push_str(&format!("line {}:\n  iptables: {:?}\n  nfdoctor: {:?}\n", i + 1, x, y));
+            out.push_str(&format!(
+                "line {}:\n  iptables: {:?}\n  nfdoctor: {:?}\n",
+                i + 1,
+                x,
+                y
+            ));
         }
     }
     out
@@ -126,7 +132,10 @@ pub fn diff(expected: &str, actual: &str) -> String {
 /// The fixtures shared by the project (`../shared/fixtures/docker`).
 pub fn fixtures_dir() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    for candidate in [here.join("../shared/fixtures/docker"), here.join("tests/fixtures/docker")] {
+    for candidate in [
+        here.join("../shared/fixtures/docker"),
+        here.join("tests/fixtures/docker"),
+    ] {
         if candidate.is_dir() {
             return candidate;
         }

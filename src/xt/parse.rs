@@ -1,0 +1,332 @@
+//! Parsing extension options from an iptables command line or rules file:
+//! the trait each typed extension implements, the context it gets, and the
+//! number/port/address helpers libxtables offers, with its semantics
+//! (strtoul base 0, service names, CIDR or dotted masks).
+
+use crate::ruleset::protocols::ProtoNames;
+use crate::Family;
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// What parsing an extension's options may consult.
+pub struct ParseCtx<'a> {
+    pub family: Family,
+    /// The rule's `-p` (0 = any) and whether it was inverted.
+    pub proto: u16,
+    pub proto_invert: bool,
+    /// The table the rule goes to (some targets only work in one).
+    pub table: &'a str,
+    pub protocols: &'a ProtoNames,
+    pub services: &'a Services,
+    /// ipset name → index (the `set` match stores indexes), or `None` when
+    /// the set does not exist.
+    pub set_index: &'a dyn Fn(&str) -> Option<u16>,
+}
+
+impl std::fmt::Debug for ParseCtx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParseCtx")
+            .field("family", &self.family)
+            .field("proto", &self.proto)
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether an option takes an argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arg {
+    None,
+    Required,
+    /// Takes the next word only when it does not start with `-` or `!`.
+    Optional,
+    /// Takes the next two words (`--tcp-flags MASK COMP`), passed joined
+    /// by a space.
+    Two,
+}
+
+/// A long option an extension accepts (`--dport`), and its argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptSpec {
+    pub name: &'static str,
+    pub arg: Arg,
+}
+
+pub const fn opt(name: &'static str, arg: Arg) -> OptSpec {
+    OptSpec { name, arg }
+}
+
+/// Implemented by every typed extension that can be written from text.
+pub(crate) trait Parse: Sized {
+    /// The long options (without `--`), aliases included.
+    const OPTIONS: &'static [OptSpec];
+
+    /// The value after `-m NAME` / `-j NAME` and before any option.
+    /// `name` is the name used on the command line (e.g. `state`).
+    fn start(name: &str, ctx: &ParseCtx<'_>) -> Self;
+
+    /// Applies one option; `invert` when a `!` preceded it. The error text
+    /// names what is wrong with the value (the caller adds line and token).
+    fn option(
+        &mut self,
+        name: &str,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
+    ) -> Result<(), String>;
+
+    /// Final checks once the rule is read; returns the revision to write
+    /// (the one iptables 1.8.9 would pick on a current kernel).
+    fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String>;
+}
+
+/// `/etc/services`, for port names (`--dport http`), as `getservbyname`.
+#[derive(Debug, Clone, Default)]
+pub struct Services {
+    by_name: HashMap<(String, String), u16>,
+}
+
+impl Services {
+    pub fn from_etc_services(text: &str) -> Self {
+        let mut s = Services::default();
+        for line in text.lines() {
+            let line = line.split('#').next().unwrap_or("");
+            let mut fields = line.split_whitespace();
+            let (Some(name), Some(port_proto)) = (fields.next(), fields.next()) else {
+                continue;
+            };
+            let Some((port, proto)) = port_proto.split_once('/') else {
+                continue;
+            };
+            let Ok(port) = port.parse::<u16>() else {
+                continue;
+            };
+            for n in std::iter::once(name).chain(fields) {
+                s.by_name
+                    .entry((n.to_string(), proto.to_string()))
+                    .or_insert(port);
+            }
+        }
+        s
+    }
+
+    pub fn system() -> Self {
+        std::fs::read_to_string("/etc/services")
+            .map(|t| Self::from_etc_services(&t))
+            .unwrap_or_default()
+    }
+
+    pub fn port(&self, name: &str, proto: &str) -> Option<u16> {
+        self.by_name
+            .get(&(name.to_string(), proto.to_string()))
+            .copied()
+    }
+}
+
+/// `strtoumax(s, _, 0)` accepting the whole string: decimal, `0x` hex or
+/// leading-`0` octal; no sign.
+pub fn parse_uint(s: &str, max: u64) -> Result<u64, String> {
+    let t = s.trim_start();
+    if t.starts_with('-') || t.is_empty() {
+        return Err(format!("`{s}' is not a valid number"));
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (h, 16)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (&t[1..], 8)
+    } else {
+        (t, 10)
+    };
+    let v =
+        u64::from_str_radix(digits, radix).map_err(|_| format!("`{s}' is not a valid number"))?;
+    if v > max {
+        return Err(format!("`{s}' is out of range (at most {max})"));
+    }
+    Ok(v)
+}
+
+/// `xtables_parse_port`: a number or a service name for `proto`.
+pub fn parse_port(s: &str, proto: &str, services: &Services) -> Result<u16, String> {
+    if let Ok(v) = parse_uint(s, 65535) {
+        return Ok(v as u16);
+    }
+    services
+        .port(s, proto)
+        .ok_or_else(|| format!("invalid port/service `{s}' specified"))
+}
+
+/// `A`, `A:B`, `:B`, `A:` as libxt_tcp's `parse_tcp_ports`.
+pub fn parse_port_range(s: &str, proto: &str, services: &Services) -> Result<(u16, u16), String> {
+    match s.split_once(':') {
+        None => {
+            let p = parse_port(s, proto, services)?;
+            Ok((p, p))
+        }
+        Some((a, b)) => {
+            let lo = if a.is_empty() {
+                0
+            } else {
+                parse_port(a, proto, services)?
+            };
+            let hi = if b.is_empty() {
+                0xffff
+            } else {
+                parse_port(b, proto, services)?
+            };
+            if lo > hi {
+                return Err("invalid portrange (min > max)".into());
+            }
+            Ok((lo, hi))
+        }
+    }
+}
+
+/// The lowercase protocol name libxtables looks ports up with.
+pub fn proto_name_for_ports(proto: u16) -> &'static str {
+    match proto {
+        6 => "tcp",
+        17 => "udp",
+        132 => "sctp",
+        33 => "dccp",
+        136 => "udplite",
+        _ => "tcp",
+    }
+}
+
+/// An address with an optional `/prefix` or `/mask`, numeric only (host
+/// names are not resolved: nfdoctor never does DNS). Returns the address
+/// already ANDed with the mask, as iptables stores it.
+pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), String> {
+    let (addr, mask) = match s.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (s, None),
+    };
+    let mut a = [0u8; 16];
+    let mut m = [0u8; 16];
+    match family {
+        Family::Ipv4 => {
+            let ip: Ipv4Addr = parse_ipv4(addr)?;
+            a[..4].copy_from_slice(&ip.octets());
+            let mask = match mask {
+                None => u32::MAX,
+                Some(ms) if ms.contains('.') => u32::from(parse_ipv4(ms)?),
+                Some(ms) => {
+                    let bits =
+                        parse_uint(ms, 32).map_err(|_| format!("invalid mask `{ms}' specified"))?;
+                    if bits == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - bits)
+                    }
+                }
+            };
+            m[..4].copy_from_slice(&mask.to_be_bytes());
+            for i in 0..4 {
+                a[i] &= m[i];
+            }
+        }
+        Family::Ipv6 => {
+            let ip: Ipv6Addr = addr
+                .parse()
+                .map_err(|_| format!("host/network `{addr}' not found"))?;
+            a = ip.octets();
+            let mask = match mask {
+                None => u128::MAX,
+                Some(ms) if ms.contains(':') => u128::from(
+                    ms.parse::<Ipv6Addr>()
+                        .map_err(|_| format!("invalid mask `{ms}' specified"))?,
+                ),
+                Some(ms) => {
+                    let bits = parse_uint(ms, 128)
+                        .map_err(|_| format!("invalid mask `{ms}' specified"))?;
+                    if bits == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - bits)
+                    }
+                }
+            };
+            m = mask.to_be_bytes();
+            for i in 0..16 {
+                a[i] &= m[i];
+            }
+        }
+    }
+    Ok((a, m))
+}
+
+/// A dotted quad as inet_aton-style iptables accepts (`1.2.3.4`; shorter
+/// forms like `10.1` are accepted by iptables too and mean `10.0.0.1`).
+pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
+    if let Ok(ip) = s.parse::<Ipv4Addr>() {
+        return Ok(ip);
+    }
+    // xtables' numeric_to_ipaddr: up to four dot-separated bytes, the
+    // last one filling the remaining positions from the right.
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return Err(format!("host/network `{s}' not found"));
+    }
+    let mut bytes = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        let v = p
+            .parse::<u8>()
+            .map_err(|_| format!("host/network `{s}' not found"))?;
+        let at = if i == parts.len() - 1 { 3 } else { i };
+        bytes[at] = v;
+    }
+    Ok(Ipv4Addr::from(bytes))
+}
+
+/// `VALUE[/MASK]` with strtoul base 0 numbers (marks): mask defaults to
+/// all ones.
+pub fn parse_value_mask(s: &str) -> Result<(u32, u32), String> {
+    match s.split_once('/') {
+        Some((v, m)) => Ok((
+            parse_uint(v, u32::MAX as u64)? as u32,
+            parse_uint(m, u32::MAX as u64)? as u32,
+        )),
+        None => Ok((parse_uint(s, u32::MAX as u64)? as u32, u32::MAX)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_like_strtoul() {
+        assert_eq!(parse_uint("10", 100), Ok(10));
+        assert_eq!(parse_uint("0x10", 100), Ok(16));
+        assert_eq!(parse_uint("010", 100), Ok(8));
+        assert_eq!(parse_uint("0", 100), Ok(0));
+        assert!(parse_uint("-1", 100).is_err());
+        assert!(parse_uint("101", 100).is_err());
+        assert!(parse_uint("1x", 100).is_err());
+    }
+
+    #[test]
+    fn ports_and_ranges() {
+        let s = Services::from_etc_services("http 80/tcp www\nhttp 80/udp\n");
+        assert_eq!(parse_port_range("http", "tcp", &s), Ok((80, 80)));
+        assert_eq!(parse_port_range("www:", "tcp", &s), Ok((80, 65535)));
+        assert_eq!(parse_port_range(":1023", "tcp", &s), Ok((0, 1023)));
+        assert!(parse_port_range("9:1", "tcp", &s).is_err());
+        assert!(parse_port_range("nope", "tcp", &s).is_err());
+    }
+
+    #[test]
+    fn addresses_are_masked() {
+        let (a, m) = parse_addr_mask("10.1.2.3/23", Family::Ipv4).unwrap();
+        assert_eq!(&a[..4], &[10, 1, 2, 0]);
+        assert_eq!(&m[..4], &[255, 255, 254, 0]);
+        let (_, m) = parse_addr_mask("10.0.0.0/255.0.255.0", Family::Ipv4).unwrap();
+        assert_eq!(&m[..4], &[255, 0, 255, 0]);
+        let (a, m) = parse_addr_mask("fd00::1/64", Family::Ipv6).unwrap();
+        assert_eq!(a[15], 0);
+        assert_eq!(m[7], 0xff);
+        assert_eq!(m[8], 0);
+        assert!(parse_addr_mask("example.com", Family::Ipv4).is_err());
+    }
+}
