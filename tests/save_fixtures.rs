@@ -2,6 +2,8 @@
 //! back ends, IPv4 and IPv6, each in a fresh network namespace; also with
 //! `--counters` after real traffic has moved them.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 use support::netns;
 
