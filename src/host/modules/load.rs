@@ -280,14 +280,11 @@ pub fn execute_plan(
     privileges: Option<&Privileges>,
 ) -> LoadOutcome {
     let pending = plan.steps.iter().any(|s| s.skip.is_none());
-    let mut unavailable = None;
-    if pending {
-        if idx.kernel_has_modules() == Some(false) {
-            unavailable = Some(no_module_support(idx));
-        } else if let Err(e) = sys.probe() {
-            unavailable = Some(explain(idx, "loading kernel modules", &e, privileges));
-        }
-    }
+    let unavailable = if pending {
+        loading_unavailable(idx, Some(sys), privileges)
+    } else {
+        None
+    };
     let mut steps = Vec::new();
     let mut failed = unavailable.is_some();
     for step in &plan.steps {
@@ -369,6 +366,23 @@ fn load_one(
         Ok(()) => done(LoadMethod::InitDecompressed),
         Err(e) if exists(&e) => Ok(StepResult::AlreadyLoaded),
         Err(e) => Err(e),
+    }
+}
+
+/// Why modules cannot be loaded here, or `None` when they can: a kernel
+/// without module support (from its config), or what the harmless
+/// [`ModuleSyscalls::probe`] says (when `sys` is given).
+pub fn loading_unavailable(
+    idx: &ModuleIndex,
+    sys: Option<&mut dyn ModuleSyscalls>,
+    privileges: Option<&Privileges>,
+) -> Option<String> {
+    if idx.kernel_has_modules() == Some(false) {
+        return Some(no_module_support(idx));
+    }
+    match sys.map(|s| s.probe()) {
+        Some(Err(e)) => Some(explain(idx, "loading kernel modules", &e, privileges)),
+        _ => None,
     }
 }
 
