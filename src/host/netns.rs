@@ -78,9 +78,9 @@ pub enum NetnsError {
 /// Moves the calling thread into `target`'s network namespace.
 ///
 /// Call it from the main thread before any other thread starts: the network
-/// namespace is per thread, and `/proc/self/net` and `/proc/sys/net` follow
-/// the main thread's. `privileges` (probed before the switch) makes an
-/// `EPERM` explain itself.
+/// namespace is per thread. Sockets and `/proc/sys/net` follow the calling
+/// thread, but `/proc/self/net` (and `/proc/net`) show the main thread's.
+/// `privileges` (probed before the switch) makes an `EPERM` explain itself.
 pub fn enter_netns(
     target: &NetnsTarget,
     privileges: Option<&Privileges>,

@@ -302,7 +302,7 @@ fn live_netns_owner() -> std::io::Result<NetnsOwner> {
     use std::os::unix::fs::MetadataExt;
 
     let own = std::fs::metadata("/proc/self/ns/user")?;
-    let netns = std::fs::File::open("/proc/self/ns/net")?;
+    let netns = std::fs::File::open("/proc/thread-self/ns/net")?;
     let ioctl = |fd: &dyn AsRawFd, req: u32| -> std::io::Result<OwnedFd> {
         // SAFETY: NS_GET_USERNS / NS_GET_PARENT take no argument and return
         // a new descriptor or -1; `fd` is a live descriptor.
@@ -313,7 +313,13 @@ fn live_netns_owner() -> std::io::Result<NetnsOwner> {
         // SAFETY: the kernel just returned this descriptor; we own it.
         Ok(unsafe { OwnedFd::from_raw_fd(rc) })
     };
-    let mut owner = ioctl(&netns, NS_GET_USERNS)?;
+    let mut owner = match ioctl(&netns, NS_GET_USERNS) {
+        Ok(fd) => fd,
+        // EPERM: the owner is outside our user namespace's scope (an
+        // ancestor, as after `unshare -r` in the host netns).
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => return Ok(NetnsOwner::OtherUserns),
+        Err(e) => return Err(e),
+    };
     for depth in 0..64 {
         let meta = std::fs::File::from(owner.try_clone()?).metadata()?;
         if meta.ino() == own.ino() && meta.dev() == own.dev() {

@@ -83,9 +83,11 @@ pub fn find_processes(root: &HostRoot, pred: impl Fn(&Process) -> bool) -> Vec<P
         .collect()
 }
 
-/// The netns link of the process reading (`/proc/self/ns/net`).
+/// The netns link of the calling thread (`/proc/thread-self/ns/net`, which
+/// follows `setns` in any thread; `/proc/self` shows the main thread's).
 pub fn own_netns(root: &HostRoot) -> Option<String> {
-    root.read_link("/proc/self/ns/net")
+    root.read_link("/proc/thread-self/ns/net")
+        .or_else(|_| root.read_link("/proc/self/ns/net"))
         .ok()
         .map(|p| p.to_string_lossy().into_owned())
 }
