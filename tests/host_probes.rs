@@ -70,7 +70,7 @@ fn have(cmd: &str) -> bool {
 
 /// Runs `prefix… <this test binary> child` with the case; returns its JSON.
 fn run_child(prefix: &[&str], case: &str, env: &[(&str, String)]) -> Value {
-    let exe = std::env::current_exe().unwrap();
+    let exe = std::env::current_exe().expect("test binary path");
     let mut cmd = Command::new(prefix[0]);
     cmd.args(&prefix[1..])
         .arg(&exe)
@@ -90,13 +90,13 @@ fn run_child(prefix: &[&str], case: &str, env: &[(&str, String)]) -> Value {
         .lines()
         .find_map(|l| l.split_once(MARK).map(|(_, j)| j))
         .unwrap_or_else(|| panic!("no JSON from child {case}: {stdout}"));
-    serde_json::from_str(line).unwrap()
+    serde_json::from_str(line).expect("child JSON")
 }
 
 /// `unshare -rn <script>; exec <child>`: runs shell setup inside the
 /// namespaces first.
 fn run_child_after(setup: &str, case: &str) -> Value {
-    let exe = std::env::current_exe().unwrap();
+    let exe = std::env::current_exe().expect("test binary path");
     let script = format!("set -e; {setup}; exec \"$0\" --exact child --nocapture --test-threads=1");
     let out = Command::new("unshare")
         .args(["-rn", "sh", "-c", &script])
@@ -114,7 +114,7 @@ fn run_child_after(setup: &str, case: &str) -> Value {
         .lines()
         .find_map(|l| l.split_once(MARK).map(|(_, j)| j))
         .unwrap_or_else(|| panic!("no JSON from child {case}: {stdout}"));
-    serde_json::from_str(line).unwrap()
+    serde_json::from_str(line).expect("child JSON")
 }
 
 #[test]
