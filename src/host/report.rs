@@ -698,6 +698,62 @@ mod tests {
     }
 
     #[test]
+    fn garbage_everywhere_does_not_panic() {
+        // Pseudo-random bytes (a fixed LCG) in every file the probes read.
+        let mut x: u32 = 12345;
+        let mut junk = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    (x >> 16) as u8
+                })
+                .collect()
+        };
+        let t = FakeTree::new();
+        t.file("/proc/sys/kernel/osrelease", "6.1.0-junk\n");
+        for f in [
+            "/proc/self/status",
+            "/proc/self/uid_map",
+            "/proc/modules",
+            "/proc/config.gz",
+            "/proc/version",
+            "/proc/1/comm",
+            "/proc/1/cmdline",
+            "/proc/1/status",
+            "/proc/1/environ",
+            "/proc/sys/net/ipv4/ip_forward",
+            "/lib/modules/6.1.0-junk/modules.dep",
+            "/lib/modules/6.1.0-junk/modules.alias",
+            "/lib/modules/6.1.0-junk/modules.builtin",
+            "/lib/modules/6.1.0-junk/modules.builtin.modinfo",
+            "/boot/config-6.1.0-junk",
+            "/etc/docker/daemon.json",
+            "/etc/firewalld/firewalld.conf",
+            "/etc/firewalld/zones/docker.xml",
+            "/etc/ufw/ufw.conf",
+            "/etc/default/ufw",
+            "/etc/ufw/after.rules",
+            "/lib/systemd/system/docker.service",
+            "/run/user/1000/dockerd-rootless/child_pid",
+        ] {
+            t.file(f, junk(4096));
+        }
+        t.file("/proc/1/comm", "dockerd\n")
+            .file("/proc/2/comm", "firewalld\n");
+        t.file("/proc/2/cmdline", junk(100));
+        let r = collect_env(&t.root(), &EnvOptions::default());
+        let _ = r.render();
+        let _ = serde_json::to_string(&r).unwrap();
+        let m = collect_modules(&t.root(), None, None);
+        let _ = m.render();
+        let plan = crate::host::modules::load::plan_load(
+            &crate::host::modules::state::ModuleIndex::load(&t.root()),
+            &["*".into(), "[".into(), "".into()],
+        );
+        let _ = serde_json::to_string(&plan).unwrap();
+    }
+
+    #[test]
     fn env_on_this_host_does_not_fail() {
         let r = collect_env(&HostRoot::live(), &EnvOptions::from_env());
         assert!(r.live);
