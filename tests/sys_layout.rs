@@ -10,6 +10,7 @@ use nfdoctor_sys::ipset::*;
 use nfdoctor_sys::netfilter::*;
 use nfdoctor_sys::netlink::*;
 use nfdoctor_sys::nfnetlink::*;
+use nfdoctor_sys::rtnetlink::*;
 use nfdoctor_sys::x_tables::*;
 use nfdoctor_sys::xt::*;
 use nfdoctor_sys::Pod;
@@ -109,6 +110,8 @@ fn layouts() -> Vec<Layout> {
         layout!(ip_set_req_version as "struct ip_set_req_version" { op, version } pad {}),
         layout!(ip_set_req_get_set as "struct ip_set_req_get_set" { op, version, set } pad {}),
         layout!(ip_set_req_get_set_family as "struct ip_set_req_get_set_family" { op, version, family, set } pad {}),
+        layout!(ifinfomsg as "struct ifinfomsg" { ifi_family, __ifi_pad, ifi_type, ifi_index, ifi_flags, ifi_change } pad {}),
+        layout!(ifaddrmsg as "struct ifaddrmsg" { ifa_family, ifa_prefixlen, ifa_flags, ifa_scope, ifa_index } pad {}),
     ]
 }
 
@@ -146,6 +149,10 @@ const HEADERS: &[&str] = &[
     "linux/rtnetlink.h",
     "linux/if_link.h",
     "linux/if_addr.h",
+    "linux/if.h",
+    "linux/capability.h",
+    "linux/module.h",
+    "linux/nsfs.h",
 ];
 
 fn root() -> PathBuf {

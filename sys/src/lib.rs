@@ -1,6 +1,8 @@
 //! Linux kernel ABI used by nfdoctor: `#[repr(C)]` structs and constants for
 //! netlink, nfnetlink, nf_tables, x_tables, ip_tables, ip6_tables and the xt
-//! extension payloads. No I/O lives here.
+//! extension payloads, rtnetlink links and addresses, and the few host-level
+//! numbers the probes use (capabilities, module flags, nsfs ioctls). No I/O
+//! lives here.
 //!
 //! Names follow the kernel's UAPI headers (pinned in `vendor/linux-uapi`) so
 //! every item can be checked against its C definition; the layout test in
@@ -13,6 +15,7 @@
 #![no_std]
 #![allow(non_camel_case_types)]
 
+pub mod host;
 pub mod ip6_tables;
 pub mod ip_tables;
 pub mod ipset;
@@ -20,6 +23,7 @@ pub mod netfilter;
 pub mod netlink;
 pub mod nf_tables;
 pub mod nfnetlink;
+pub mod rtnetlink;
 pub mod x_tables;
 pub mod xt;
 
