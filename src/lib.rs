@@ -7,7 +7,6 @@ pub mod netlink;
 pub use family::Family;
 pub mod backend;
 pub mod cli;
-pub mod privilege;
 pub mod ruleset;
 pub mod xt;
 

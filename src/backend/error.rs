@@ -10,7 +10,7 @@ use std::io;
 pub enum BackendError {
     /// Not enough privilege: names the capability and the namespace
     /// situation.
-    #[error("{backend} ({family}): {action}: permission denied. {advice}")]
+    #[error("{backend} ({family}): {advice}")]
     Permission {
         backend: Backend,
         family: Family,
@@ -51,8 +51,8 @@ impl BackendError {
             Some(libc::EPERM) | Some(libc::EACCES) => BackendError::Permission {
                 backend,
                 family,
+                advice: privilege_advice(&action),
                 action,
-                advice: privilege_advice(),
             },
             Some(libc::ENOPROTOOPT) | Some(libc::EPROTONOSUPPORT) | Some(libc::EAFNOSUPPORT) => {
                 BackendError::Unavailable {
@@ -85,7 +85,14 @@ impl BackendError {
     }
 }
 
-/// What to do about a permission error, from where we run.
-pub fn privilege_advice() -> String {
-    crate::privilege::advice()
+/// The shared "not enough privilege" text for `action`: the capability,
+/// where this process stands (root, user namespace), what to run instead.
+pub fn privilege_advice(action: &str) -> String {
+    let root = crate::host::HostRoot::live();
+    let privileges = crate::host::probe_privileges(&root);
+    crate::host::not_enough_privilege(
+        crate::host::Capability::CapNetAdmin,
+        action,
+        Some(&privileges),
+    )
 }

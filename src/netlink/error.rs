@@ -36,6 +36,16 @@ impl NetlinkError {
         }
     }
 
+    /// What was being done when the error happened.
+    pub fn context(&self) -> &str {
+        match self {
+            NetlinkError::Io { context, .. }
+            | NetlinkError::Kernel { context, .. }
+            | NetlinkError::Malformed { context, .. }
+            | NetlinkError::DumpInterrupted(context) => context,
+        }
+    }
+
     pub fn malformed(context: impl Into<String>, detail: impl std::fmt::Display) -> Self {
         NetlinkError::Malformed {
             context: context.into(),

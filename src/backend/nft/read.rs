@@ -99,8 +99,8 @@ impl<T: Transport> NftReader<T> {
             Some(libc::EPERM) | Some(libc::EACCES) => BackendError::Permission {
                 backend: Backend::Nft,
                 family: self.family,
-                action: e.to_string(),
-                advice: crate::privilege::advice(),
+                advice: crate::backend::error::privilege_advice(e.context()),
+                action: e.context().to_string(),
             },
             Some(libc::EAFNOSUPPORT) | Some(libc::EPROTONOSUPPORT) => BackendError::Unavailable {
                 backend: Backend::Nft,
