@@ -3,8 +3,11 @@
 //! both back ends decode into it, the printer and the rules-file parser work
 //! on it, and the writers encode it.
 
+pub mod command;
+pub mod edit;
 pub mod json;
 pub mod protocols;
+pub mod restore;
 pub mod save;
 
 use crate::xt::Extension;

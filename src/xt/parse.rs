@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// What parsing an extension's options may consult.
+#[derive(Clone, Copy)]
 pub struct ParseCtx<'a> {
     pub family: Family,
     /// The rule's `-p` (0 = any) and whether it was inverted.
