@@ -12,7 +12,7 @@
 
 mod support;
 use std::path::{Path, PathBuf};
-use support::netns;
+use support::sandbox as netns;
 
 fn corpus_files() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod support;
-use support::netns;
+use support::sandbox as netns;
 
 fn fixtures() -> Vec<(String, std::path::PathBuf)> {
     let mut out: Vec<_> = std::fs::read_dir(netns::fixtures_dir())

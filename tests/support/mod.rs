@@ -1,4 +1,4 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
-pub mod netns;
+pub mod sandbox;
