@@ -38,7 +38,10 @@ impl Netns {
     pub fn new(lab: &Lab) -> Netns {
         let holder = Command::new("unshare")
             .args(["--net", "sleep", "infinity"])
+            // Nothing inherited: a holder must never keep a pipe of the test run open.
             .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run unshare: {e}"));
         let mut netns = Netns {
