@@ -9,10 +9,11 @@
 //!   dockerd is pid 1 of a new pid namespace, so killing it kills its containerd, the
 //!   shims, docker-proxy and every container at once, and all their mounts are made in
 //!   a private mount namespace that disappears with them. Inside, `/run` is a private
-//!   tmpfs (dockerd's managed containerd puts shim sockets in `/run/containerd` and
-//!   would otherwise use a host containerd listening there; dockerd creates
-//!   `/run/docker/plugins`), except for `/run/xtables.lock`, which stays the host's so
-//!   that iptables-legacy calls of dockerd and of the tests exclude each other.
+//!   tmpfs, except for `/run/xtables.lock`, which stays the host's so that
+//!   iptables-legacy calls of dockerd and of the tests exclude each other. Why: a
+//!   dockerd uses a host containerd if `/run/containerd/containerd.sock` exists
+//!   instead of starting its own (private, under the exec root); containerd puts shim
+//!   sockets in `/run/containerd/s`; dockerd creates `/run/docker/plugins`.
 //! * data root, exec root (with containerd's socket and state), socket, pidfile, log
 //!   and `daemon.json` in a private [`RunDir`]; `--storage-driver vfs` (no overlay
 //!   mounts), `--exec-opt native.cgroupdriver=cgroupfs` and a cgroup parent of its own.

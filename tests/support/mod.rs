@@ -5,6 +5,22 @@
 //! `let Some(lab) = Lab::require() else { return };`, which skips (with a message) on
 //! a machine without the lab, or fails when `NFDOCTOR_REQUIRE_LAB=1` (CI).
 //!
+//! ```text
+//! sudo .ci/setup-lab                        # once; ~40 s fresh, ~1 s when done
+//! sudo cargo test --test lab_smoke          # ~20 s: 3 engines x 2 backends, proxy, restart
+//! NFDOCTOR_LAB_DIR=/elsewhere …             # both use /var/cache/nfdoctor-lab otherwise
+//! ```
+//!
+//! ```ignore
+//! let Some(lab) = Lab::require() else { return };
+//! let spec = EngineSpec { userland_proxy: false, ..EngineSpec::new(DockerVersion::V28_5, Backend::Nft) };
+//! let engine = Engine::start(&lab, spec);
+//! let server = engine.run_server(Network::Default, 8080, 5353);
+//! assert_eq!(engine.client().http_get(ENGINE_ADDR, 8080).as_deref(), Ok(INDEX_HTML));
+//! engine.netns_exec_ok(["iptables", "-t", "nat", "-S"]); // the engine's backend, in its netns
+//! engine.stop();
+//! ```
+//!
 //! * [`lab`]: the prepared lab folder and the prerequisites check.
 //! * [`engine`]: a real dockerd in its own network, mount and pid namespaces.
 //! * [`netns`]: a held network namespace; the engine's and the client's.
