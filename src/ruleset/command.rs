@@ -29,7 +29,7 @@ pub enum Command {
     Replace {
         chain: String,
         position: usize,
-        rule: Rule,
+        rule: Box<Rule>,
     },
     /// `-C CHAIN rule-spec`.
     Check { chain: String, rules: Vec<Rule> },
@@ -528,7 +528,7 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             Ok(Command::Replace {
                 chain: chain(0)?,
                 position: p,
-                rule: rules.remove(0),
+                rule: Box::new(rules.remove(0)),
             })
         }
         _ => Err(err(&vname, "unsupported command")),

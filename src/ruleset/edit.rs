@@ -462,7 +462,7 @@ pub fn plan_block(
                     Edit::Replace {
                         chain: chain.clone(),
                         index: position - 1,
-                        rule: rule.clone(),
+                        rule: (**rule).clone(),
                     },
                 )?;
             }
