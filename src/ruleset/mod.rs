@@ -115,7 +115,10 @@ pub struct Rule {
     pub matches: Vec<Extension>,
     pub target: Target,
     pub counters: Counters,
-    /// nf_tables rule handle, when read from the kernel.
+    /// The rule's kernel identity when it was read: the nf_tables rule
+    /// handle, or the legacy entry's index in its table. `None` for rules
+    /// not (yet) in the kernel. Writers use it to tell surviving rules from
+    /// new ones.
     pub handle: Option<u64>,
 }
 

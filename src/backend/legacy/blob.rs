@@ -370,7 +370,9 @@ pub fn decode_table(
             matches: e.matches.clone(),
             target,
             counters: e.counters,
-            handle: None,
+            // The entry's index: the identity the writer uses to carry this
+            // rule's counters over a table replace.
+            handle: Some(i as u64),
         });
     }
     if let Some((c, _)) = current {
