@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one file per subcommand.
 
 mod output;
+mod restore;
 mod save;
 
 use clap::{Parser, Subcommand};
@@ -18,6 +19,8 @@ pub struct Cli {
 enum Command {
     /// Print the kernel's rules exactly as iptables-save would.
     Save(save::SaveArgs),
+    /// Load rules in iptables-save format, as iptables-restore would.
+    Restore(restore::RestoreArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -32,5 +35,6 @@ pub fn main() -> i32 {
     };
     match cli.command {
         Command::Save(args) => save::run(&args),
+        Command::Restore(args) => restore::run(&args),
     }
 }

@@ -198,6 +198,13 @@ impl<'b> AttrWriter<'b> {
         self
     }
 
+    /// Appends attributes already encoded (4-byte aligned) by another writer.
+    pub fn raw(&mut self, attrs: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(attrs);
+        self.pad();
+        self
+    }
+
     pub fn begin_nest(&mut self, kind: u16) -> Nest {
         let at = self.buf.len();
         self.buf.extend_from_slice(&0u16.to_ne_bytes());

@@ -3,6 +3,7 @@
 //! rtnetlink (`NETLINK_ROUTE`).
 
 pub mod attr;
+pub mod batch;
 pub mod connection;
 pub mod error;
 pub mod message;
@@ -10,6 +11,7 @@ pub mod replay;
 pub mod socket;
 
 pub use attr::{Attr, AttrError, AttrWriter, Attrs};
+pub use batch::{Batch, BatchError};
 pub use connection::{Connection, Exchange};
 pub use error::NetlinkError;
 pub use message::{Message, Messages};

@@ -13,8 +13,8 @@ use nfdoctor_sys::ip_tables::{
     IPT_SO_SET_REPLACE,
 };
 use nfdoctor_sys::ipset::{
-    ip_set_req_get_set, ip_set_req_version, IPSET_MAXNAMELEN, IP_SET_OP_GET_BYINDEX,
-    IP_SET_OP_VERSION, SO_IP_SET,
+    ip_set_req_get_set, ip_set_req_version, IPSET_INVALID_ID, IPSET_MAXNAMELEN,
+    IP_SET_OP_GET_BYINDEX, IP_SET_OP_GET_BYNAME, IP_SET_OP_VERSION, SO_IP_SET,
 };
 use nfdoctor_sys::x_tables::{xt_counters, xt_counters_info, xt_get_revision, XT_TABLE_MAXNAMELEN};
 use nfdoctor_sys::{c_name, c_name_bytes, Pod};
@@ -36,6 +36,8 @@ pub trait XtKernel {
     fn has_revision(&mut self, name: &str, revision: u8, target: bool) -> io::Result<bool>;
     /// The name of ipset `index` (the `set` match stores indexes).
     fn set_name(&mut self, index: u16) -> io::Result<Option<String>>;
+    /// The index of the ipset called `name`, if it exists.
+    fn set_index(&mut self, name: &str) -> io::Result<Option<u16>>;
 }
 
 /// A raw socket of one family (plus an IPv4 one for ipset queries, which
@@ -230,16 +232,7 @@ impl XtKernel for RawSocket {
 
     fn set_name(&mut self, index: u16) -> io::Result<Option<String>> {
         let fd = self.ipset_fd()?;
-        let mut ver = ip_set_req_version {
-            op: IP_SET_OP_VERSION,
-            version: 0,
-        }
-        .as_bytes()
-        .to_vec();
-        getsockopt(fd, libc::SOL_IP, SO_IP_SET, &mut ver)?;
-        let version = ip_set_req_version::read_from_prefix(&ver)
-            .map(|v| v.version)
-            .unwrap_or(0);
+        let version = ipset_version(fd)?;
         let mut set = [0u8; IPSET_MAXNAMELEN];
         set[..2].copy_from_slice(&index.to_ne_bytes());
         let mut req = ip_set_req_get_set {
@@ -255,4 +248,38 @@ impl XtKernel for RawSocket {
         let name = c_name_bytes(&reply.set);
         Ok((!name.is_empty()).then(|| String::from_utf8_lossy(name).into_owned()))
     }
+
+    fn set_index(&mut self, name: &str) -> io::Result<Option<u16>> {
+        let fd = self.ipset_fd()?;
+        let version = ipset_version(fd)?;
+        let Some(set) = c_name::<IPSET_MAXNAMELEN>(name) else {
+            return Ok(None);
+        };
+        let mut req = ip_set_req_get_set {
+            op: IP_SET_OP_GET_BYNAME,
+            version,
+            set,
+        }
+        .as_bytes()
+        .to_vec();
+        getsockopt(fd, libc::SOL_IP, SO_IP_SET, &mut req)?;
+        let reply = ip_set_req_get_set::read_from_prefix(&req)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short SO_IP_SET reply"))?;
+        let index = u16::from_ne_bytes([reply.set[0], reply.set[1]]);
+        Ok((index != IPSET_INVALID_ID).then_some(index))
+    }
+}
+
+/// The ipset protocol version the kernel speaks (`IP_SET_OP_VERSION`).
+fn ipset_version(fd: i32) -> io::Result<u32> {
+    let mut ver = ip_set_req_version {
+        op: IP_SET_OP_VERSION,
+        version: 0,
+    }
+    .as_bytes()
+    .to_vec();
+    getsockopt(fd, libc::SOL_IP, SO_IP_SET, &mut ver)?;
+    Ok(ip_set_req_version::read_from_prefix(&ver)
+        .map(|v| v.version)
+        .unwrap_or(0))
 }
