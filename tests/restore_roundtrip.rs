@@ -52,7 +52,9 @@ fn saved_after(file: &Path, loader: &str, save: &str) -> Result<String, String> 
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok(sandbox::without_comments(&String::from_utf8_lossy(&out.stdout)))
+    Ok(sandbox::without_comments(&String::from_utf8_lossy(
+        &out.stdout,
+    )))
 }
 
 /// After our restore: every listed rule can be checked and deleted by the
@@ -91,10 +93,18 @@ fn check(backend: &str) {
             continue;
         }
         let v6 = file.extension().is_some_and(|x| x == "rules6");
-        let (cmd, flag) = if v6 { ("ip6tables", "-6") } else { ("iptables", "-4") };
+        let (cmd, flag) = if v6 {
+            ("ip6tables", "-6")
+        } else {
+            ("iptables", "-4")
+        };
         let save = format!("{cmd}-{backend}-save");
         let name = file.file_name().unwrap().to_string_lossy().into_owned();
-        let theirs = saved_after(&file, &format!("grep -v '^#' \"$F\" | {cmd}-{backend}-restore"), &save);
+        let theirs = saved_after(
+            &file,
+            &format!("grep -v '^#' \"$F\" | {cmd}-{backend}-restore"),
+            &save,
+        );
         let ours = saved_after(
             &file,
             &format!("\"$NFDOCTOR\" restore {flag} --backend {backend} \"$F\""),
@@ -102,7 +112,9 @@ fn check(backend: &str) {
         );
         match (theirs, ours) {
             (Ok(a), Ok(b)) if a == b => {}
-            (Ok(a), Ok(b)) => failures.push(format!("{name} ({backend}):\n{}", sandbox::diff(&a, &b))),
+            (Ok(a), Ok(b)) => {
+                failures.push(format!("{name} ({backend}):\n{}", sandbox::diff(&a, &b)))
+            }
             (Err(e), _) => failures.push(format!("{name} ({backend}): oracle: {e}")),
             (_, Err(e)) => failures.push(format!("{name} ({backend}): {e}")),
         }

@@ -1,5 +1,7 @@
 //! Command-line interface: argument parsing and one file per subcommand.
 
+mod env;
+mod modules;
 mod output;
 mod restore;
 mod save;
@@ -11,6 +13,10 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "nfdoctor", version = crate::VERSION, about)]
 pub struct Cli {
+    /// Work inside another network namespace: a PID (a container's or
+    /// RootlessKit's process) or a path such as /run/netns/NAME.
+    #[arg(long, global = true, value_name = "PID|PATH")]
+    netns: Option<crate::host::NetnsTarget>,
     #[command(subcommand)]
     command: Command,
 }
@@ -21,6 +27,11 @@ enum Command {
     Save(save::SaveArgs),
     /// Load rules in iptables-save format, as iptables-restore would.
     Restore(restore::RestoreArgs),
+    /// Report the host: privileges, namespaces, rootless Docker, sysctls,
+    /// bridges, WSL, firewalld, ufw, iptables alternative, dockerd.
+    Env(env::EnvArgs),
+    /// Report the kernel modules Docker's rules need; `modules load` loads them.
+    Modules(modules::ModulesArgs),
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -33,8 +44,19 @@ pub fn main() -> i32 {
             return code;
         }
     };
+    // Namespaces are per thread: enter it first, before anything else runs.
+    if let Some(target) = &cli.netns {
+        let root = crate::host::HostRoot::live();
+        let privileges = crate::host::probe_privileges(&root);
+        if let Err(e) = crate::host::enter_netns(target, Some(&privileges)) {
+            eprintln!("nfdoctor: --netns: {e}");
+            return 2;
+        }
+    }
     match cli.command {
         Command::Save(args) => save::run(&args),
         Command::Restore(args) => restore::run(&args),
+        Command::Env(args) => env::run(&args),
+        Command::Modules(args) => modules::run(&args),
     }
 }

@@ -58,7 +58,11 @@ pub struct RestoreArgs {
 const MAX_BATCH: usize = 64 << 20;
 
 pub fn run(args: &RestoreArgs) -> i32 {
-    let family = if args.ipv6 { Family::Ipv6 } else { Family::Ipv4 };
+    let family = if args.ipv6 {
+        Family::Ipv6
+    } else {
+        Family::Ipv4
+    };
     let text = match read_input(args) {
         Ok(t) => t,
         Err(e) => {
@@ -142,7 +146,11 @@ fn plan(
     for block in &script.tables {
         let before = match out.iter().find(|(n, _, _)| n == &block.name) {
             Some((_, _, after)) => Some(after.clone()),
-            None => current.tables.iter().find(|t| t.name == block.name).cloned(),
+            None => current
+                .tables
+                .iter()
+                .find(|t| t.name == block.name)
+                .cloned(),
         };
         if flush == Flush::None {
             if let Some(TableCompat::Incompatible { reason }) = before.as_ref().map(|t| &t.compat) {
@@ -164,12 +172,20 @@ fn plan(
 }
 
 fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<(), String> {
-    let flush = if args.noflush { Flush::None } else { Flush::Table };
+    let flush = if args.noflush {
+        Flush::None
+    } else {
+        Flush::Table
+    };
     let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
     for _attempt in 0..5 {
         let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
         let planned = plan(script, &current, flush, false)?;
-        let mode = if args.noflush { Mode::Update } else { Mode::Replace };
+        let mode = if args.noflush {
+            Mode::Update
+        } else {
+            Mode::Replace
+        };
         let changes: Vec<TableChange<'_>> = planned
             .iter()
             .map(|(_, before, after)| TableChange {
@@ -178,7 +194,14 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
                 mode,
             })
             .collect();
-        match write_tables(reader.connection(), family, genid, &changes, !args.test, MAX_BATCH) {
+        match write_tables(
+            reader.connection(),
+            family,
+            genid,
+            &changes,
+            !args.test,
+            MAX_BATCH,
+        ) {
             Ok(report) => {
                 if let Some(why) = &report.split_reason {
                     eprintln!("nfdoctor restore: note: {why}");

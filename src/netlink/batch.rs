@@ -67,7 +67,15 @@ impl Batch {
         self.next_seq += 1;
         self.starts.push(self.buf.len());
         let msg_type = (u16::from(NFNL_SUBSYS_NFTABLES) << 8) | u16::from(msg);
-        put_nfnl_message(&mut self.buf, msg_type, flags | NLM_F_REQUEST, seq, family, 0, body);
+        put_nfnl_message(
+            &mut self.buf,
+            msg_type,
+            flags | NLM_F_REQUEST,
+            seq,
+            family,
+            0,
+            body,
+        );
         self.items.push(BatchItem {
             seq,
             what: what.into(),
@@ -148,7 +156,12 @@ impl<T: Transport> Connection<T> {
     /// Sends `batch` in one datagram, checked against generation `genid`
     /// when given; `commit: false` only validates (no `BATCH_END`). Returns
     /// once the kernel has processed it, with every error it reported.
-    pub fn send_batch(&mut self, batch: &Batch, genid: Option<u32>, commit: bool) -> Result<(), BatchError> {
+    pub fn send_batch(
+        &mut self,
+        batch: &Batch,
+        genid: Option<u32>,
+        commit: bool,
+    ) -> Result<(), BatchError> {
         let n = batch.items.len() as u32;
         let first = self.take_seq(n + 3);
         let begin_seq = first;
@@ -171,7 +184,15 @@ impl<T: Transport> Connection<T> {
         let barrier_type = (u16::from(NFNL_SUBSYS_NFTABLES) << 8)
             | u16::from(nfdoctor_sys::nf_tables::NFT_MSG_GETGEN);
         let mut barrier = Vec::new();
-        put_nfnl_message(&mut barrier, barrier_type, NLM_F_REQUEST | NLM_F_ACK, barrier_seq, 0, 0, |_| {});
+        put_nfnl_message(
+            &mut barrier,
+            barrier_type,
+            NLM_F_REQUEST | NLM_F_ACK,
+            barrier_seq,
+            0,
+            0,
+            |_| {},
+        );
 
         self.transport_mut()
             .send(&out)
@@ -200,7 +221,10 @@ impl<T: Transport> Connection<T> {
                 if msg.header.nlmsg_type != NLMSG_ERROR {
                     continue;
                 }
-                let Some(err) = msg.error().map_err(|e| NetlinkError::malformed("batch reply", e))? else {
+                let Some(err) = msg
+                    .error()
+                    .map_err(|e| NetlinkError::malformed("batch reply", e))?
+                else {
                     continue;
                 };
                 if err.error == 0 {

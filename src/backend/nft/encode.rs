@@ -166,10 +166,20 @@ pub fn put_rule(w: &mut AttrWriter<'_>, family: Family, rule: &Rule) -> Result<(
     if s.fragment {
         payload(w, NFT_PAYLOAD_NETWORK_HEADER, 6, 2);
         bitwise(w, &0x1fffu16.to_be_bytes());
-        cmp(w, if s.fragment_invert { NFT_CMP_EQ } else { NFT_CMP_NEQ }, &[0, 0]);
+        cmp(
+            w,
+            if s.fragment_invert {
+                NFT_CMP_EQ
+            } else {
+                NFT_CMP_NEQ
+            },
+            &[0, 0],
+        );
     }
     if s.ipv6_tos.is_some() || s.tos_invert {
-        return Err(EncodeError("an IPv6 tos selector has no nf_tables form".into()));
+        return Err(EncodeError(
+            "an IPv6 tos selector has no nf_tables form".into(),
+        ));
     }
     for m in &rule.matches {
         compat(w, "match", m);
@@ -193,7 +203,11 @@ pub fn put_rule(w: &mut AttrWriter<'_>, family: Family, rule: &Rule) -> Result<(
     w.put_be_u32(NFTA_RULE_COMPAT_PROTO, u32::from(s.proto));
     w.put_be_u32(
         NFTA_RULE_COMPAT_FLAGS,
-        if s.proto_invert { NFT_RULE_COMPAT_F_INV } else { 0 },
+        if s.proto_invert {
+            NFT_RULE_COMPAT_F_INV
+        } else {
+            0
+        },
     );
     w.end_nest(c);
     Ok(())
@@ -225,13 +239,24 @@ mod tests {
             .unwrap()
             .unwrap()
             .nested()
-            .map(|e| e.unwrap().nested().find(NFTA_EXPR_NAME).unwrap().str().unwrap().to_string())
+            .map(|e| {
+                e.unwrap()
+                    .nested()
+                    .find(NFTA_EXPR_NAME)
+                    .unwrap()
+                    .str()
+                    .unwrap()
+                    .to_string()
+            })
             .collect();
-        assert_eq!(exprs, ["meta", "cmp", "payload", "cmp", "counter", "immediate"]);
+        assert_eq!(
+            exprs,
+            ["meta", "cmp", "payload", "cmp", "counter", "immediate"]
+        );
         // meta l4proto => reg 1 (B.7 capture bytes)
         let meta_bytes = [
-            0x24, 0, 1, 0x80, 9, 0, 1, 0, b'm', b'e', b't', b'a', 0, 0, 0, 0, 0x14, 0, 2, 0x80, 8, 0, 2,
-            0, 0, 0, 0, 0x10, 8, 0, 1, 0, 0, 0, 0, 1,
+            0x24, 0, 1, 0x80, 9, 0, 1, 0, b'm', b'e', b't', b'a', 0, 0, 0, 0, 0x14, 0, 2, 0x80, 8,
+            0, 2, 0, 0, 0, 0, 0x10, 8, 0, 1, 0, 0, 0, 0, 1,
         ];
         assert_eq!(&buf[4..4 + meta_bytes.len()], &meta_bytes);
         // The decoder reads back what we wrote.

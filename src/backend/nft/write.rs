@@ -65,7 +65,12 @@ pub enum WriteError {
 
 fn base_chain_msg(batch: &mut Batch, family: Family, table: &str, c: &Chain, create: bool) {
     let Some(base) = &c.base else { return };
-    let what = format!("{} {table} chain {} (hook, policy {})", family.nft_name(), c.name, base.policy.as_str());
+    let what = format!(
+        "{} {table} chain {} (hook, policy {})",
+        family.nft_name(),
+        c.name,
+        base.policy.as_str()
+    );
     let flags = if create { NLM_F_CREATE } else { 0 };
     batch.push(NFT_MSG_NEWCHAIN, flags, family.nfproto(), what, |w| {
         w.put_str(NFTA_CHAIN_TABLE, table);
@@ -74,22 +79,34 @@ fn base_chain_msg(batch: &mut Batch, family: Family, table: &str, c: &Chain, cre
         w.put_be_u32(NFTA_HOOK_HOOKNUM, base.hook);
         w.put_be_u32(NFTA_HOOK_PRIORITY, base.priority.unwrap_or(0) as u32);
         w.end_nest(hook);
-        w.put_be_u32(NFTA_CHAIN_POLICY, if base.policy == Policy::Drop { 0 } else { 1 });
+        w.put_be_u32(
+            NFTA_CHAIN_POLICY,
+            if base.policy == Policy::Drop { 0 } else { 1 },
+        );
         // Policy counters, as iptables-nft 1.8.10+ creates them.
         let ctr = w.begin_nest(NFTA_CHAIN_COUNTERS);
         w.put_be_u64(NFTA_COUNTER_PACKETS, c.counters.packets);
         w.put_be_u64(NFTA_COUNTER_BYTES, c.counters.bytes);
         w.end_nest(ctr);
-        w.put_str(NFTA_CHAIN_TYPE, base.chain_type.as_deref().unwrap_or("filter"));
+        w.put_str(
+            NFTA_CHAIN_TYPE,
+            base.chain_type.as_deref().unwrap_or("filter"),
+        );
     });
 }
 
 fn user_chain_msg(batch: &mut Batch, family: Family, table: &str, name: &str) {
     let what = format!("{} {table}: create chain {name}", family.nft_name());
-    batch.push(NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, family.nfproto(), what, |w| {
-        w.put_str(NFTA_CHAIN_TABLE, table);
-        w.put_str(NFTA_CHAIN_NAME, name);
-    });
+    batch.push(
+        NFT_MSG_NEWCHAIN,
+        NLM_F_CREATE | NLM_F_EXCL,
+        family.nfproto(),
+        what,
+        |w| {
+            w.put_str(NFTA_CHAIN_TABLE, table);
+            w.put_str(NFTA_CHAIN_NAME, name);
+        },
+    );
 }
 
 /// Where a new rule goes: at the head, or after a surviving rule.
@@ -131,13 +148,22 @@ fn add_rules(
         for i in ordered {
             let rule = &chain.rules[i];
             let mut body = Vec::new();
-            put_rule(&mut crate::netlink::AttrWriter::new(&mut body), family, rule)?;
+            put_rule(
+                &mut crate::netlink::AttrWriter::new(&mut body),
+                family,
+                rule,
+            )?;
             let (flags, position) = match anchor {
                 Anchor::End => (NLM_F_CREATE | NLM_F_APPEND, None),
                 Anchor::Head => (NLM_F_CREATE, None),
                 Anchor::After(h) => (NLM_F_CREATE | NLM_F_APPEND, Some(h)),
             };
-            let what = format!("{} {table} {}: rule {}", family.nft_name(), chain.name, i + 1);
+            let what = format!(
+                "{} {table} {}: rule {}",
+                family.nft_name(),
+                chain.name,
+                i + 1
+            );
             batch.push(NFT_MSG_NEWRULE, flags, family.nfproto(), what, |w| {
                 w.put_str(NFTA_RULE_TABLE, table);
                 w.put_str(NFTA_RULE_CHAIN, &chain.name);
@@ -155,7 +181,10 @@ fn add_rules(
 
 /// Builds the batch for `changes`. Returns it with, for each message, whether
 /// a split before it keeps whole tables together (preferred cut points).
-pub fn build_batch(family: Family, changes: &[TableChange<'_>]) -> Result<(Batch, Vec<bool>, WriteReport), EncodeError> {
+pub fn build_batch(
+    family: Family,
+    changes: &[TableChange<'_>],
+) -> Result<(Batch, Vec<bool>, WriteReport), EncodeError> {
     let mut batch = Batch::new();
     let mut report = WriteReport::default();
     let mut cuts = Vec::new();
@@ -169,14 +198,26 @@ pub fn build_batch(family: Family, changes: &[TableChange<'_>]) -> Result<(Batch
         mark(&batch, &mut cuts);
         let replace = ch.mode == Mode::Replace;
         if replace && ch.before.is_some() {
-            batch.push(NFT_MSG_DELTABLE, 0, nf, format!("{} {table}: delete table", family.nft_name()), |w| {
-                w.put_str(NFTA_TABLE_NAME, table);
-            });
+            batch.push(
+                NFT_MSG_DELTABLE,
+                0,
+                nf,
+                format!("{} {table}: delete table", family.nft_name()),
+                |w| {
+                    w.put_str(NFTA_TABLE_NAME, table);
+                },
+            );
             report.tables_replaced += 1;
         }
-        batch.push(NFT_MSG_NEWTABLE, NLM_F_CREATE, nf, format!("{} {table}: create table", family.nft_name()), |w| {
-            w.put_str(NFTA_TABLE_NAME, table);
-        });
+        batch.push(
+            NFT_MSG_NEWTABLE,
+            NLM_F_CREATE,
+            nf,
+            format!("{} {table}: create table", family.nft_name()),
+            |w| {
+                w.put_str(NFTA_TABLE_NAME, table);
+            },
+        );
         let before: HashMap<&str, &Chain> = match (ch.before, replace) {
             (Some(b), false) => b.chains.iter().map(|c| (c.name.as_str(), c)).collect(),
             _ => HashMap::new(),
@@ -205,10 +246,16 @@ pub fn build_batch(family: Family, changes: &[TableChange<'_>]) -> Result<(Batch
         for (name, old) in &before {
             if !after_names.contains(name) {
                 if !old.rules.is_empty() {
-                    batch.push(NFT_MSG_DELRULE, 0, nf, format!("{} {table} {name}: flush", family.nft_name()), |w| {
-                        w.put_str(NFTA_RULE_TABLE, table);
-                        w.put_str(NFTA_RULE_CHAIN, name);
-                    });
+                    batch.push(
+                        NFT_MSG_DELRULE,
+                        0,
+                        nf,
+                        format!("{} {table} {name}: flush", family.nft_name()),
+                        |w| {
+                            w.put_str(NFTA_RULE_TABLE, table);
+                            w.put_str(NFTA_RULE_CHAIN, name);
+                        },
+                    );
                     report.rules_deleted += old.rules.len();
                 }
                 continue;
@@ -223,11 +270,21 @@ pub fn build_batch(family: Family, changes: &[TableChange<'_>]) -> Result<(Batch
                 if kept.contains(&h) {
                     continue;
                 }
-                batch.push(NFT_MSG_DELRULE, 0, nf, format!("{} {table} {name}: delete rule {}", family.nft_name(), i + 1), |w| {
-                    w.put_str(NFTA_RULE_TABLE, table);
-                    w.put_str(NFTA_RULE_CHAIN, name);
-                    w.put_be_u64(NFTA_RULE_HANDLE, h);
-                });
+                batch.push(
+                    NFT_MSG_DELRULE,
+                    0,
+                    nf,
+                    format!(
+                        "{} {table} {name}: delete rule {}",
+                        family.nft_name(),
+                        i + 1
+                    ),
+                    |w| {
+                        w.put_str(NFTA_RULE_TABLE, table);
+                        w.put_str(NFTA_RULE_CHAIN, name);
+                        w.put_be_u64(NFTA_RULE_HANDLE, h);
+                    },
+                );
                 report.rules_deleted += 1;
             }
         }
@@ -239,10 +296,16 @@ pub fn build_batch(family: Family, changes: &[TableChange<'_>]) -> Result<(Batch
         // Chains that go (their rules and the jumps to them are gone by now).
         for name in before.keys() {
             if !after_names.contains(name) {
-                batch.push(NFT_MSG_DELCHAIN, NLM_F_NONREC, nf, format!("{} {table}: delete chain {name}", family.nft_name()), |w| {
-                    w.put_str(NFTA_CHAIN_TABLE, table);
-                    w.put_str(NFTA_CHAIN_NAME, name);
-                });
+                batch.push(
+                    NFT_MSG_DELCHAIN,
+                    NLM_F_NONREC,
+                    nf,
+                    format!("{} {table}: delete chain {name}", family.nft_name()),
+                    |w| {
+                        w.put_str(NFTA_CHAIN_TABLE, table);
+                        w.put_str(NFTA_CHAIN_NAME, name);
+                    },
+                );
                 report.chains_deleted += 1;
             }
         }
