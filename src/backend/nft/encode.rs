@@ -270,8 +270,10 @@ mod tests {
     #[test]
     fn wildcard_and_inverted_interfaces() {
         for (text, invert) in [("eth+", false), ("docker0", true), ("+", true)] {
-            let mut spec = IpSpec::default();
-            spec.in_iface = IfaceSel::parse(text, invert).unwrap();
+            let mut spec = IpSpec {
+                in_iface: IfaceSel::parse(text, invert).unwrap(),
+                ..IpSpec::default()
+            };
             if text == "+" {
                 spec.in_iface.name[0] = b'+';
             }
