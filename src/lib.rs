@@ -12,3 +12,4 @@ pub mod xt;
 
 /// Version and commit, from build.rs.
 pub const VERSION: &str = env!("NFDOCTOR_VERSION");
+pub mod docker;
