@@ -4,6 +4,7 @@
 //! point it at a fake tree.
 
 pub mod alternatives;
+pub mod backends;
 pub mod bridges;
 pub mod dockerd;
 pub mod firewalld;
