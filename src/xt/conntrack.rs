@@ -3,6 +3,8 @@
 //! writes `-m state`), and the old `state` match (revision 0,
 //! `xt_state_info`).
 
+use super::log::Seen;
+use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx, Services};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -54,6 +56,8 @@ pub struct Conntrack {
     pub invert_flags: u16,
     pub state_mask: u16,
     pub status_mask: u16,
+    #[serde(skip)]
+    seen: Seen,
 }
 
 fn am(addr: nf_inet_addr, mask: nf_inet_addr) -> AddrMask {
@@ -384,59 +388,503 @@ impl Codec for State {
 
     fn save(&self, _: &SaveCtx<'_>, out: &mut String) {
         out.push_str(" --state ");
-        // XT_STATE_UNTRACKED is 1 << (IP_CT_NUMBER + 1) = 0x40 here.
-        let mask = self.state_mask;
-        let mut bits = (mask & 0xf) as u16;
-        if mask & 0x40 != 0 {
-            bits |= state::UNTRACKED;
+        // libxt_conntrack's `state_print_state` tests the conntrack bits,
+        // UNTRACKED included (0x100, where the kernel's state match has
+        // 0x40, which iptables 1.8.9 never prints).
+        states(self.state_mask as u16, "", false, out);
+    }
+}
+
+/// Option ids as libxt_conntrack numbers them.
+const O_CTSTATE: u32 = 0;
+const O_CTPROTO: u32 = 1;
+const O_CTORIGSRC: u32 = 2;
+const O_CTORIGDST: u32 = 3;
+const O_CTREPLSRC: u32 = 4;
+const O_CTREPLDST: u32 = 5;
+const O_CTORIGSRCPORT: u32 = 6;
+const O_CTORIGDSTPORT: u32 = 7;
+const O_CTREPLSRCPORT: u32 = 8;
+const O_CTREPLDSTPORT: u32 = 9;
+const O_CTSTATUS: u32 = 10;
+const O_CTEXPIRE: u32 = 11;
+const O_CTDIR: u32 = 12;
+
+/// `XT_INV_PROTO`; libxt_conntrack tests it against `invert_flags`, where it
+/// is the `--ctstatus` bit (an iptables quirk we keep).
+const XT_INV_PROTO: u16 = 0x40;
+
+/// `--ctstate` names in libxt_conntrack's lookup order.
+const CT_STATES: [(&str, u16); 7] = [
+    ("INVALID", state::INVALID),
+    ("NEW", state::NEW),
+    ("ESTABLISHED", state::ESTABLISHED),
+    ("RELATED", state::RELATED),
+    ("UNTRACKED", state::UNTRACKED),
+    ("SNAT", state::SNAT),
+    ("DNAT", state::DNAT),
+];
+
+/// `--ctstatus` names (`NONE` adds no bit).
+const CT_STATUSES: [(&str, u16); 5] = [
+    ("NONE", 0),
+    ("EXPECTED", IPS_EXPECTED),
+    ("SEEN_REPLY", IPS_SEEN_REPLY),
+    ("ASSURED", IPS_ASSURED),
+    ("CONFIRMED", IPS_CONFIRMED),
+];
+
+/// The bit of the first name `word` is a case-insensitive prefix of
+/// (`strncasecmp(word, NAME, strlen(word))`).
+fn lookup_prefix(table: &[(&str, u16)], word: &str) -> Option<u16> {
+    table
+        .iter()
+        .find(|(name, _)| {
+            name.len() >= word.len()
+                && name.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+        })
+        .map(|(_, bit)| *bit)
+}
+
+/// A comma list as libxt_conntrack parses it; errors quote the list from
+/// the bad word on. `empty_last` is the message for a trailing comma.
+fn parse_list(
+    table: &[(&str, u16)],
+    arg: &str,
+    bad: &str,
+    empty_last: Option<&str>,
+) -> Result<u16, String> {
+    let mut mask = 0;
+    let mut rest = arg;
+    while let Some(comma) = rest.find(',') {
+        match lookup_prefix(table, &rest[..comma]) {
+            Some(bit) if comma > 0 => mask |= bit,
+            _ => return Err(format!("Bad {bad} \"{rest}\"")),
         }
-        states(bits, "", false, out);
+        rest = &rest[comma + 1..];
+    }
+    if rest.is_empty() {
+        if let Some(msg) = empty_last {
+            return Err(msg.to_string());
+        }
+    }
+    match lookup_prefix(table, rest) {
+        Some(bit) if !rest.is_empty() => Ok(mask | bit),
+        _ => Err(format!("Bad {bad} \"{rest}\"")),
     }
 }
 
-// SKELETON parse (to be implemented)
-use super::parse::{OptSpec, Parse, ParseCtx};
+/// `-m state --state LIST` (the names the state match knows).
+fn parse_state_list(arg: &str) -> Result<u16, String> {
+    parse_list(
+        &CT_STATES[..5],
+        arg,
+        "state",
+        Some("\"--state\" requires a list of states with no spaces, e.g. ESTABLISHED,RELATED"),
+    )
+}
+
+/// glibc's `inet_aton`, which `getaddrinfo` uses for IPv4 literals: one to
+/// four parts, each decimal, `0x` hex or `0` octal, the last filling the
+/// remaining bytes (`10.1` is 10.0.0.1, `0x0a000001` too).
+pub(crate) fn inet_aton(s: &str) -> Option<[u8; 4]> {
+    let mut parts = Vec::with_capacity(4);
+    for p in s.split('.') {
+        if !p.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let (radix, digits) = if let Some(h) = p.strip_prefix("0x").or(p.strip_prefix("0X")) {
+            (16, h)
+        } else if p.len() > 1 && p.starts_with('0') {
+            (8, &p[1..])
+        } else {
+            (10, p)
+        };
+        if (radix == 16 && digits.is_empty()) || !digits.chars().all(|c| c.is_digit(radix)) {
+            return None;
+        }
+        let v = if digits.is_empty() {
+            0
+        } else {
+            u32::from_str_radix(digits, radix).ok()?
+        };
+        parts.push(v);
+    }
+    let (last, head) = parts.split_last()?;
+    if head.len() > 3 || head.iter().any(|&v| v > 0xff) {
+        return None;
+    }
+    let room = 32 - 8 * head.len() as u32;
+    if room < 32 && *last >> room != 0 {
+        return None;
+    }
+    let mut v = *last;
+    for (i, p) in head.iter().enumerate() {
+        v |= p << (24 - 8 * i as u32);
+    }
+    Some(v.to_be_bytes())
+}
+
+/// A numeric address literal of `family` in `nf_inet_addr` form.
+fn numeric_host(s: &str, family: Family) -> Option<[u8; 16]> {
+    let mut a = [0u8; 16];
+    match family {
+        Family::Ipv4 => a[..4].copy_from_slice(&inet_aton(s)?),
+        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
+    }
+    Some(a)
+}
+
+/// libxtables' `XTTYPE_HOSTMASK`: the address is kept as given (not
+/// masked); no `/` means a mask of all ones over the whole 16 bytes; a
+/// prefix length or contiguous dotted mask sets that many leading bits; a
+/// non-contiguous mask ends up as all ones too. Host names are not
+/// resolved (nfdoctor never does DNS).
+fn parse_hostmask(arg: &str, family: Family, ext: &str, option: &str) -> Result<AddrMask, String> {
+    let (host, mask) = match arg.split_once('/') {
+        Some((h, m)) => (h, Some(m)),
+        None => (arg, None),
+    };
+    let addr = numeric_host(host, family)
+        .ok_or_else(|| format!("host/network `{host}' not found (numeric addresses only)"))?;
+    let hlen: u32 = match family {
+        Family::Ipv4 => 32,
+        Family::Ipv6 => 128,
+    };
+    let bits = match mask {
+        None => None,
+        Some(m) => match parse_uint(m, u64::from(hlen)) {
+            Ok(n) => Some(n as u32),
+            Err(_) => {
+                let full = numeric_host(m, family).ok_or_else(|| {
+                    format!(
+                        "{ext}: bad value for option \"--{option}\", neither a valid network \
+                         mask nor valid CIDR (0-{hlen})."
+                    )
+                })?;
+                let m = match family {
+                    Family::Ipv4 => {
+                        u128::from(u32::from_be_bytes([full[0], full[1], full[2], full[3]])) << 96
+                    }
+                    Family::Ipv6 => u128::from_be_bytes(full),
+                };
+                let ones = m.leading_ones();
+                (m.checked_shl(ones).unwrap_or(0) == 0).then_some(ones)
+            }
+        },
+    };
+    let mask = match bits {
+        None => u128::MAX,
+        Some(0) => 0,
+        Some(n) => u128::MAX << (128 - n),
+    };
+    Ok(AddrMask {
+        addr,
+        mask: mask.to_be_bytes(),
+    })
+}
+
+/// `xtables_getportbyname`: a decimal number (cut to 16 bits, as
+/// `getaddrinfo` does) or a service name of any protocol.
+fn port_by_name(name: &str, services: &Services) -> Option<u16> {
+    let t = name.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        let v = t.parse::<u64>().ok()?;
+        return i32::try_from(v as u32).ok().map(|v| v as u16);
+    }
+    ["tcp", "udp", "dccp", "udplite", "sctp"]
+        .iter()
+        .find_map(|proto| services.port(name, proto))
+}
+
+/// `XTTYPE_PORTRC`: `PORT`, `LOW:HIGH`, `LOW:`, `:HIGH` or `:` (no check
+/// that LOW ≤ HIGH).
+fn parse_port_rc(
+    arg: &str,
+    services: &Services,
+    ext: &str,
+    option: &str,
+) -> Result<(u16, u16), String> {
+    let words: Vec<&str> = arg.split(':').collect();
+    if words.len() > 2 {
+        return Err(format!(
+            "{ext}: Too many components for option \"--{option}\" (max: 2)"
+        ));
+    }
+    let mut range = [0u16, u16::MAX];
+    for (i, w) in words.iter().enumerate() {
+        if w.is_empty() {
+            continue;
+        }
+        range[i] = port_by_name(w, services)
+            .ok_or_else(|| format!("Port \"{w}\" does not resolve to anything."))?;
+    }
+    if words.len() == 1 {
+        range[1] = range[0];
+    }
+    Ok((range[0], range[1]))
+}
+
+/// `XTTYPE_UINT32RC`: `N`, `MIN:MAX`, `MIN:` (to 2^32-1) or `:MAX`.
+fn parse_u32_rc(arg: &str, ext: &str, option: &str) -> Result<(u32, u32), String> {
+    let mut vals: Vec<u32> = Vec::with_capacity(2);
+    let mut rest = arg;
+    loop {
+        if vals.len() == 2 {
+            return Err(format!(
+                "{ext}: Too many components for option \"--{option}\" (max: 2)"
+            ));
+        }
+        let (value, end) = if rest.is_empty() || rest.starts_with(':') {
+            (if vals.len() == 1 { u32::MAX } else { 0 }, rest)
+        } else {
+            let (v, end) = strtoul_prefix(rest)
+                .filter(|(v, _)| *v <= u64::from(u32::MAX))
+                .ok_or_else(|| {
+                    format!(
+                        "{ext}: bad value for option \"--{option}\" near \"{rest}\", or out \
+                         of range (0-{}).",
+                        u32::MAX
+                    )
+                })?;
+            if !end.is_empty() && !end.starts_with(':') {
+                return Err(format!(
+                    "{ext}: Argument to \"--{option}\" has unexpected characters near \"{end}\"."
+                ));
+            }
+            (v as u32, end)
+        };
+        vals.push(value);
+        match end.strip_prefix(':') {
+            Some(next) => rest = next,
+            None => break,
+        }
+    }
+    Ok((vals[0], vals.get(1).copied().unwrap_or(vals[0])))
+}
+
+/// `strtoumax(s, &end, 0)`: the longest numeric prefix and the rest.
+fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if t.starts_with('-') {
+        return None;
+    }
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let b = t.as_bytes();
+    let (radix, skip) =
+        if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
+            (16, 2)
+        } else if b.first() == Some(&b'0') {
+            (8, 0)
+        } else {
+            (10, 0)
+        };
+    let digits = t[skip..]
+        .bytes()
+        .take_while(|c| char::from(*c).is_digit(radix))
+        .count();
+    if digits == 0 {
+        return None;
+    }
+    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
+    Some((v, &t[skip + digits..]))
+}
+
+/// `xtables_parse_protocol`: a number 0–255 or a protocol name.
+fn parse_protocol(arg: &str, ctx: &ParseCtx<'_>) -> Result<u16, String> {
+    if let Ok(n) = parse_uint(arg, 255) {
+        return Ok(n as u16);
+    }
+    ctx.protocols
+        .number(arg)
+        .ok_or_else(|| format!("unknown protocol \"{arg}\" specified"))
+}
+
 impl Parse for Conntrack {
-    const OPTIONS: &'static [OptSpec] = &[];
+    /// conntrack's options, and `state` for the `-m state` alias.
+    const OPTIONS: &'static [OptSpec] = &[
+        opt("ctstate", Arg::Required),
+        opt("ctproto", Arg::Required),
+        opt("ctorigsrc", Arg::Required),
+        opt("ctorigdst", Arg::Required),
+        opt("ctreplsrc", Arg::Required),
+        opt("ctrepldst", Arg::Required),
+        opt("ctorigsrcport", Arg::Required),
+        opt("ctorigdstport", Arg::Required),
+        opt("ctreplsrcport", Arg::Required),
+        opt("ctrepldstport", Arg::Required),
+        opt("ctstatus", Arg::Required),
+        opt("ctexpire", Arg::Required),
+        opt("ctdir", Arg::Required),
+        opt("state", Arg::Required),
+    ];
 
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+    /// `-m state` is conntrack revision 3 with the state-alias flag, which
+    /// also marks the value as taking only `--state`.
+    fn start(name: &str, _: &ParseCtx<'_>) -> Self {
+        let mut c = Conntrack::default();
+        if name == "state" {
+            c.match_flags = XT_CONNTRACK_STATE_ALIAS;
+        }
+        c
     }
 
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        let arg = arg.unwrap_or("");
+        if self.has(XT_CONNTRACK_STATE_ALIAS) {
+            if name != "state" {
+                return Err(format!("unknown option --{name}"));
+            }
+            self.seen.take("state", name, O_CTSTATE, invert, true)?;
+            self.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
+            self.state_mask = parse_state_list(arg)?;
+            if invert {
+                self.invert_flags |= XT_CONNTRACK_STATE;
+            }
+            return Ok(());
+        }
+        let id = match name {
+            "ctstate" => O_CTSTATE,
+            "ctproto" => O_CTPROTO,
+            "ctorigsrc" => O_CTORIGSRC,
+            "ctorigdst" => O_CTORIGDST,
+            "ctreplsrc" => O_CTREPLSRC,
+            "ctrepldst" => O_CTREPLDST,
+            "ctorigsrcport" => O_CTORIGSRCPORT,
+            "ctorigdstport" => O_CTORIGDSTPORT,
+            "ctreplsrcport" => O_CTREPLSRCPORT,
+            "ctrepldstport" => O_CTREPLDSTPORT,
+            "ctstatus" => O_CTSTATUS,
+            "ctexpire" => O_CTEXPIRE,
+            "ctdir" => O_CTDIR,
+            _ => return Err(format!("unknown option --{name}")),
+        };
+        self.seen
+            .take("conntrack", name, id, invert, id != O_CTDIR)?;
+        let flag = match id {
+            O_CTSTATE => {
+                self.state_mask |= parse_list(&CT_STATES, arg, "ctstate", None)?;
+                XT_CONNTRACK_STATE
+            }
+            O_CTPROTO => {
+                self.l4proto = parse_protocol(arg, ctx)?;
+                if self.l4proto == 0 && self.invert_flags & XT_INV_PROTO != 0 {
+                    return Err("conntrack: rule would never match protocol".into());
+                }
+                XT_CONNTRACK_PROTO
+            }
+            O_CTORIGSRC => {
+                self.origsrc = parse_hostmask(arg, ctx.family, "conntrack", name)?;
+                XT_CONNTRACK_ORIGSRC
+            }
+            O_CTORIGDST => {
+                self.origdst = parse_hostmask(arg, ctx.family, "conntrack", name)?;
+                XT_CONNTRACK_ORIGDST
+            }
+            O_CTREPLSRC => {
+                self.replsrc = parse_hostmask(arg, ctx.family, "conntrack", name)?;
+                XT_CONNTRACK_REPLSRC
+            }
+            O_CTREPLDST => {
+                self.repldst = parse_hostmask(arg, ctx.family, "conntrack", name)?;
+                XT_CONNTRACK_REPLDST
+            }
+            O_CTORIGSRCPORT => {
+                self.origsrc_port = parse_port_rc(arg, ctx.services, "conntrack", name)?;
+                XT_CONNTRACK_ORIGSRC_PORT
+            }
+            O_CTORIGDSTPORT => {
+                self.origdst_port = parse_port_rc(arg, ctx.services, "conntrack", name)?;
+                XT_CONNTRACK_ORIGDST_PORT
+            }
+            O_CTREPLSRCPORT => {
+                self.replsrc_port = parse_port_rc(arg, ctx.services, "conntrack", name)?;
+                XT_CONNTRACK_REPLSRC_PORT
+            }
+            O_CTREPLDSTPORT => {
+                self.repldst_port = parse_port_rc(arg, ctx.services, "conntrack", name)?;
+                XT_CONNTRACK_REPLDST_PORT
+            }
+            O_CTSTATUS => {
+                self.status_mask |= parse_list(&CT_STATUSES, arg, "ctstatus", None)?;
+                XT_CONNTRACK_STATUS
+            }
+            O_CTEXPIRE => {
+                (self.expires_min, self.expires_max) = parse_u32_rc(arg, "conntrack", name)?;
+                XT_CONNTRACK_EXPIRES
+            }
+            _ => {
+                // --ctdir: REPLY is stored as an inverted direction test.
+                if arg.eq_ignore_ascii_case("ORIGINAL") {
+                    self.invert_flags &= !XT_CONNTRACK_DIRECTION;
+                } else if arg.eq_ignore_ascii_case("REPLY") {
+                    self.invert_flags |= XT_CONNTRACK_DIRECTION;
+                } else {
+                    return Err(format!(
+                        "conntrack: Bad value for \"--ctdir\" option: \"{arg}\""
+                    ));
+                }
+                self.match_flags |= XT_CONNTRACK_DIRECTION;
+                return Ok(());
+            }
+        };
+        self.match_flags |= flag;
+        if invert {
+            self.invert_flags |= flag;
+        }
+        Ok(())
     }
 
+    /// iptables 1.8.9 writes revision 3 for both `-m conntrack` and
+    /// `-m state`.
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+        if self.has(XT_CONNTRACK_STATE_ALIAS) {
+            if !self.seen.any() {
+                return Err("state: option \"--state\" must be specified".into());
+            }
+        } else if !self.seen.any() {
+            return Err("conntrack: At least one option is required".into());
+        }
+        Ok(3)
     }
 }
 
+/// Only for completeness: iptables 1.8.9 never writes the `state` match
+/// itself (`-m state` becomes conntrack), but its parser would fill it so.
 impl Parse for State {
-    const OPTIONS: &'static [OptSpec] = &[];
+    const OPTIONS: &'static [OptSpec] = &[opt("state", Arg::Required)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+        State { state_mask: 0 }
     }
 
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
+        arg: Option<&str>,
+        invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        if name != "state" {
+            return Err(format!("unknown option --{name}"));
+        }
+        let mask = u32::from(parse_state_list(arg.unwrap_or(""))?);
+        self.state_mask = if invert { !mask } else { mask };
+        Ok(())
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+        if self.state_mask == 0 {
+            return Err("state: option \"--state\" must be specified".into());
+        }
+        Ok(0)
     }
 }
 
@@ -478,5 +926,277 @@ mod tests {
         c.save(&ctx, &mut s);
         assert_eq!(s, " --state NEW");
         assert_eq!(c.alias(), Some("state"));
+    }
+
+    use crate::xt::log::testing::{captured, parse, V4, V6};
+
+    #[test]
+    fn ipv4_captures() {
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctorigsrc", Some("10.1.2.3"), false)],
+            3,
+            "0a010203000000000000000000000000ffffffffffffffffffffffffffffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004000000000000000000000000000000000000000000",
+            " --ctorigsrc 10.1.2.3",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctorigsrc", Some("10.1.2.3/24"), false)],
+            3,
+            "0a010203000000000000000000000000ffffff0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004000000000000000000000000000000000000000000",
+            " --ctorigsrc 10.1.2.3/24",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctorigsrc", Some("10.1.2.3/32"), false)],
+            3,
+            "0a010203000000000000000000000000ffffffff00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000004000000000000000000000000000000000000000000",
+            " --ctorigsrc 10.1.2.3",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctrepldst", Some("10.1.2.3/255.0.255.0"), true)],
+            3,
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a010203000000000000000000000000ffffffffffffffffffffffffffffffff00000000000000000000000000000000000020002000000000000000000000000000000000000000",
+            " ! --ctrepldst 10.1.2.3",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctrepldst", Some("10.1.2.3/255.255.0.0"), false)],
+            3,
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000a010203000000000000000000000000ffff000000000000000000000000000000000000000000000000000000000000000020000000000000000000000000000000000000000000",
+            " --ctrepldst 10.1.2.3/16",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctexpire", Some("5:"), false), ("ctorigsrcport", Some("10:5"), false), ("ctorigdstport", Some(":"), false), ("ctreplsrcport", Some("http"), false), ("ctrepldstport", Some("22"), false)],
+            3,
+            "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000005000000ffffffff00000a00000050001600800f0000000000000500ffff50001600000000000000",
+            " --ctorigsrcport 10:5 --ctorigdstport 0:65535 --ctreplsrcport 80 --ctrepldstport 22 --ctexpire 5:4294967295",
+        );
+        captured::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctstate", Some("n,e,untr"), false), ("ctstatus", Some("none,EXP"), false), ("ctproto", Some("tcp"), false), ("ctdir", Some("REPLY"), false)],
+            3,
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000006000000000000000000431000100a0101000000000000000000000000000000",
+            " --ctstate NEW,ESTABLISHED,UNTRACKED --ctproto 6 --ctstatus EXPECTED --ctdir REPLY",
+        );
+        captured::<Conntrack>(
+            V4,
+            "state",
+            &[("state", Some("NEW,est"), true)],
+            3,
+            "0000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000012001000a0000000000000000000000000000000000",
+            " ! --state NEW,ESTABLISHED",
+        );
+    }
+
+    #[test]
+    fn ipv6_captures() {
+        captured::<Conntrack>(
+            V6,
+            "conntrack",
+            &[("ctorigsrc", Some("fd00::1"), false), ("ctorigdst", Some("fd00::/64"), true), ("ctreplsrc", Some("fd00::1/ffff:ffff::"), false), ("ctrepldst", Some("fd00::1/ffff::ffff"), false)],
+            3,
+            "fd000000000000000000000000000001fffffffffffffffffffffffffffffffffd000000000000000000000000000000ffffffffffffffff0000000000000000fd000000000000000000000000000001ffffffff000000000000000000000000fd000000000000000000000000000001ffffffffffffffffffffffffffffffff0000000000000000000000000000000000003c000800000000000000000000000000000000000000",
+            " --ctorigsrc fd00::1 ! --ctorigdst fd00::/64 --ctreplsrc fd00::1/32 --ctrepldst fd00::1",
+        );
+        captured::<Conntrack>(
+            V6,
+            "conntrack",
+            &[("ctstate", Some("INVALID,SNAT,DNAT"), true), ("ctproto", Some("ipv6-icmp"), true), ("ctstatus", Some("SEEN_REPLY,ASSURED,CONFIRMED"), true), ("ctexpire", Some(":7"), true), ("ctdir", Some("original"), false)],
+            3,
+            "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000070000003a000000000000000000c310c300c1000e000000000000000000000000000000",
+            " ! --ctstate INVALID,SNAT,DNAT ! --ctproto 58 ! --ctstatus SEEN_REPLY,ASSURED,CONFIRMED ! --ctexpire 0:7 --ctdir ORIGINAL",
+        );
+        captured::<Conntrack>(
+            V6,
+            "state",
+            &[("state", Some("related,UNTRACKED,INVALID"), false)],
+            3,
+            "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000001200000050100000000000000000000000000000000",
+            " --state INVALID,RELATED,UNTRACKED",
+        );
+        captured::<Conntrack>(
+            V6,
+            "conntrack",
+            &[("ctorigsrcport", Some("22"), true), ("ctrepldstport", Some("1000:2000"), true), ("ctproto", Some("gre"), false)],
+            3,
+            "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000002f00160000000000e8030209000900000000160000000000d007000000000000",
+            " --ctproto 47 ! --ctorigsrcport 22 ! --ctrepldstport 1000:2000",
+        );
+    }
+
+    #[test]
+    fn errors_like_iptables() {
+        let err = |name: &str, opts: &[(&str, Option<&str>, bool)]| {
+            parse::<Conntrack>(V4, name, opts).unwrap_err()
+        };
+        assert_eq!(
+            err("conntrack", &[]),
+            "conntrack: At least one option is required"
+        );
+        assert_eq!(
+            err("state", &[]),
+            "state: option \"--state\" must be specified"
+        );
+        assert_eq!(
+            err("state", &[("ctstate", Some("NEW"), false)]),
+            "unknown option --ctstate"
+        );
+        assert_eq!(
+            err("conntrack", &[("state", Some("NEW"), false)]),
+            "unknown option --state"
+        );
+        assert_eq!(
+            err("conntrack", &[("ctstate", Some("NEW,FOO,BAR"), false)]),
+            "Bad ctstate \"FOO,BAR\""
+        );
+        assert_eq!(
+            err("conntrack", &[("ctstate", Some("NEW,"), false)]),
+            "Bad ctstate \"\""
+        );
+        assert_eq!(
+            err("conntrack", &[("ctstate", Some("NEWX"), false)]),
+            "Bad ctstate \"NEWX\""
+        );
+        assert_eq!(
+            err("state", &[("state", Some("NEW,SNAT"), false)]),
+            "Bad state \"SNAT\""
+        );
+        assert_eq!(
+            err("state", &[("state", Some("NEW,"), false)]),
+            "\"--state\" requires a list of states with no spaces, e.g. ESTABLISHED,RELATED"
+        );
+        assert_eq!(
+            err("conntrack", &[("ctstatus", Some(",NONE"), false)]),
+            "Bad ctstatus \",NONE\""
+        );
+        assert_eq!(
+            err("conntrack", &[("ctproto", Some("bogus"), false)]),
+            "unknown protocol \"bogus\" specified"
+        );
+        // libxt_conntrack tests XT_INV_PROTO (the --ctstatus bit) here.
+        assert_eq!(
+            err(
+                "conntrack",
+                &[
+                    ("ctstatus", Some("NONE"), true),
+                    ("ctproto", Some("0"), false)
+                ]
+            ),
+            "conntrack: rule would never match protocol"
+        );
+        assert!(parse::<Conntrack>(V4, "conntrack", &[("ctproto", Some("0"), true)]).is_ok());
+        assert_eq!(
+            err("conntrack", &[("ctdir", Some("BOTH"), false)]),
+            "conntrack: Bad value for \"--ctdir\" option: \"BOTH\""
+        );
+        assert_eq!(
+            err("conntrack", &[("ctdir", Some("REPLY"), true)]),
+            "conntrack: option \"--ctdir\" cannot be inverted."
+        );
+        assert_eq!(
+            err("conntrack", &[("ctexpire", Some("1:2:3"), false)]),
+            "conntrack: Too many components for option \"--ctexpire\" (max: 2)"
+        );
+        assert_eq!(
+            err("conntrack", &[("ctexpire", Some("x"), false)]),
+            "conntrack: bad value for option \"--ctexpire\" near \"x\", or out of range (0-4294967295)."
+        );
+        assert_eq!(
+            err("conntrack", &[("ctexpire", Some("5x"), false)]),
+            "conntrack: Argument to \"--ctexpire\" has unexpected characters near \"x\"."
+        );
+        assert_eq!(
+            err("conntrack", &[("ctorigsrcport", Some("0x10"), false)]),
+            "Port \"0x10\" does not resolve to anything."
+        );
+        assert_eq!(
+            err("conntrack", &[("ctorigsrcport", Some("1:2:3"), false)]),
+            "conntrack: Too many components for option \"--ctorigsrcport\" (max: 2)"
+        );
+        assert_eq!(
+            err("conntrack", &[("ctorigsrc", Some("10.0.0.1/x"), false)]),
+            "conntrack: bad value for option \"--ctorigsrc\", neither a valid network mask nor valid CIDR (0-32)."
+        );
+        assert_eq!(
+            err(
+                "conntrack",
+                &[
+                    ("ctorigsrc", Some("10.0.0.1"), false),
+                    ("ctorigsrc", Some("10.0.0.2"), false)
+                ]
+            ),
+            "conntrack: option \"--ctorigsrc\" can only be used once."
+        );
+    }
+
+    #[test]
+    fn getaddrinfo_number_forms() {
+        // What iptables accepted in a capture: 70000 is 4464, " 010" is 10,
+        // "" is 0, 0x0a000001/0xffff0000 is 10.0.0.1/16.
+        let (c, _) = parse::<Conntrack>(
+            V4,
+            "conntrack",
+            &[
+                ("ctorigsrcport", Some("70000"), false),
+                ("ctorigdstport", Some(" 010"), false),
+                ("ctreplsrcport", Some(""), false),
+                ("ctorigdst", Some("0x0a000001/0xffff0000"), false),
+                ("ctorigsrc", Some("10.1"), false),
+                ("ctexpire", Some(""), false),
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.origsrc_port, (4464, 4464));
+        assert_eq!(c.origdst_port, (10, 10));
+        assert_eq!(c.replsrc_port, (0, 0));
+        assert_eq!(&c.origdst.addr[..4], &[10, 0, 0, 1]);
+        assert_eq!(&c.origdst.mask[..4], &[255, 255, 0, 0]);
+        assert_eq!(&c.origsrc.addr[..4], &[10, 0, 0, 1]);
+        assert_eq!((c.expires_min, c.expires_max), (0, 0));
+        assert_eq!(inet_aton("10.256"), Some([10, 0, 1, 0]));
+        // `/33` is the mask 0.0.0.33 for getaddrinfo: non-contiguous, so
+        // all ones (iptables prints it as no mask at all).
+        let (c, _) = parse::<Conntrack>(
+            V4,
+            "conntrack",
+            &[("ctorigsrc", Some("10.0.0.1/33"), false)],
+        )
+        .unwrap();
+        assert_eq!(c.origsrc.mask, [0xff; 16]);
+        assert_eq!(inet_aton("1.2.3.256"), None);
+        assert_eq!(inet_aton("1..2"), None);
+        assert_eq!(inet_aton("0+5.1"), None);
+        assert_eq!(inet_aton("0x+5"), None);
+        assert_eq!(inet_aton("0x"), None);
+        assert_eq!(inet_aton("0"), Some([0, 0, 0, 0]));
+        assert_eq!(inet_aton("012.0x10.0.1"), Some([10, 16, 0, 1]));
+        assert_eq!(inet_aton("1.2.3.4.5"), None);
+    }
+
+    #[test]
+    fn state_revision_0() {
+        // iptables 1.8.9 prints the old state match with the conntrack
+        // bits: UNTRACKED is 0x100, the kernel's 0x40 is not printed.
+        let s = State { state_mask: 0x14e };
+        let mut out = String::new();
+        let ctx = SaveCtx {
+            family: Family::Ipv4,
+            proto: 0,
+            set_name: &|_| None,
+        };
+        s.save(&ctx, &mut out);
+        assert_eq!(out, " --state NEW,RELATED,ESTABLISHED,UNTRACKED");
+        let (p, rev) = parse::<State>(V4, "state", &[("state", Some("NEW"), true)]).unwrap();
+        assert_eq!((p.state_mask, rev), (!8, 0));
     }
 }

@@ -1,28 +1,163 @@
-//! SKELETON (to be implemented): LOG target (revision 0).
+//! `LOG` target, revision 0 (`xt_log_info`: level, flags, 30-byte prefix).
+//! Also home of [`Seen`], the option bookkeeping libxtables' x6 parser does
+//! for every extension written with `xt_option_entry` tables.
 
-use super::parse::{OptSpec, Parse, ParseCtx};
-use super::{Codec, SaveCtx, XtError};
+use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx};
+use super::text;
+use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
+use nfdoctor_sys::xt::{
+    xt_log_info, XT_LOG_IPOPT, XT_LOG_MACDECODE, XT_LOG_TCPOPT, XT_LOG_TCPSEQ, XT_LOG_UID,
+};
 use serde::Serialize;
 
-/// LOG target (revision 0)
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
-pub struct Log {}
+/// Which options an x6-style extension has seen (libxtables' `xflags`),
+/// with `xtables_option_parse`'s checks. Always equal to any other `Seen`,
+/// so it never takes part in comparing values.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Seen(u32);
+
+impl PartialEq for Seen {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Seen {}
+
+impl Seen {
+    /// Records option `id` (`--name` of extension `ext`): an error if it was
+    /// already given, or if it is inverted and may not be.
+    pub fn take(
+        &mut self,
+        ext: &str,
+        name: &str,
+        id: u32,
+        invert: bool,
+        invertible: bool,
+    ) -> Result<(), String> {
+        if self.has(id) {
+            return Err(format!("{ext}: option \"--{name}\" can only be used once."));
+        }
+        if invert && !invertible {
+            return Err(format!("{ext}: option \"--{name}\" cannot be inverted."));
+        }
+        self.0 |= 1 << id;
+        Ok(())
+    }
+
+    pub fn has(&self, id: u32) -> bool {
+        self.0 & (1 << id) != 0
+    }
+
+    pub fn any(&self) -> bool {
+        self.0 != 0
+    }
+}
+
+/// The level iptables leaves out of `iptables-save` (`LOG_WARNING`).
+pub const LOG_DEFAULT_LEVEL: u8 = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Log {
+    /// Syslog level 0–7.
+    pub level: u8,
+    /// `XT_LOG_*` bits.
+    pub logflags: u8,
+    pub prefix: String,
+    #[serde(skip)]
+    seen: Seen,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            level: LOG_DEFAULT_LEVEL,
+            logflags: 0,
+            prefix: String::new(),
+            seen: Seen::default(),
+        }
+    }
+}
 
 impl Codec for Log {
-    fn decode(_: u8, _: Family, _: &[u8]) -> Result<Option<Self>, XtError> {
-        Ok(None)
+    fn decode(revision: u8, _: Family, data: &[u8]) -> Result<Option<Self>, XtError> {
+        if revision != 0 {
+            return Ok(None);
+        }
+        let l: xt_log_info = read_payload("LOG", 0, data)?;
+        Ok(Some(Log {
+            level: l.level,
+            logflags: l.logflags,
+            prefix: text::c_string(&l.prefix),
+            seen: Seen::default(),
+        }))
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
-        Vec::new()
+        let mut prefix = [0u8; 30];
+        let b = self.prefix.as_bytes();
+        let n = b.len().min(prefix.len() - 1);
+        prefix[..n].copy_from_slice(&b[..n]);
+        write_payload(&xt_log_info {
+            level: self.level,
+            logflags: self.logflags,
+            prefix,
+        })
     }
 
-    fn save(&self, _: &SaveCtx<'_>, _: &mut String) {}
+    /// libxt_LOG's `LOG_save`.
+    fn save(&self, _: &SaveCtx<'_>, out: &mut String) {
+        if !self.prefix.is_empty() {
+            out.push_str(" --log-prefix");
+            text::save_string(out, &self.prefix);
+        }
+        if self.level != LOG_DEFAULT_LEVEL {
+            out.push_str(" --log-level ");
+            out.push_str(&self.level.to_string());
+        }
+        for (bit, option) in [
+            (XT_LOG_TCPSEQ, " --log-tcp-sequence"),
+            (XT_LOG_TCPOPT, " --log-tcp-options"),
+            (XT_LOG_IPOPT, " --log-ip-options"),
+            (XT_LOG_UID, " --log-uid"),
+            (XT_LOG_MACDECODE, " --log-macdecode"),
+        ] {
+            if self.logflags & bit != 0 {
+                out.push_str(option);
+            }
+        }
+    }
+}
+
+/// libxtables' `XTTYPE_SYSLOGLEVEL`: 0–7 (strtoul base 0) or a name.
+fn parse_level(arg: &str) -> Result<u8, String> {
+    if let Ok(n) = parse_uint(arg, 7) {
+        return Ok(n as u8);
+    }
+    Ok(match arg {
+        "emerg" | "panic" => 0,
+        "alert" => 1,
+        "crit" => 2,
+        "error" => 3,
+        "warning" => 4,
+        "notice" => 5,
+        "info" => 6,
+        "debug" => 7,
+        _ => return Err(format!("log level \"{arg}\" unknown")),
+    })
 }
 
 impl Parse for Log {
-    const OPTIONS: &'static [OptSpec] = &[];
+    const OPTIONS: &'static [OptSpec] = &[
+        opt("log-level", Arg::Required),
+        opt("log-prefix", Arg::Required),
+        opt("log-tcp-sequence", Arg::None),
+        opt("log-tcp-options", Arg::None),
+        opt("log-ip-options", Arg::None),
+        opt("log-uid", Arg::None),
+        opt("log-macdecode", Arg::None),
+    ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Log::default()
@@ -31,14 +166,296 @@ impl Parse for Log {
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
+        arg: Option<&str>,
+        invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        // Option ids as libxt_LOG numbers them (flag ids = XT_LOG_* bits).
+        let id = match name {
+            "log-tcp-sequence" => 0,
+            "log-tcp-options" => 1,
+            "log-ip-options" => 2,
+            "log-uid" => 3,
+            "log-macdecode" => 5,
+            "log-level" => 6,
+            "log-prefix" => 7,
+            _ => return Err(format!("unknown option --{name}")),
+        };
+        self.seen.take("LOG", name, id, invert, false)?;
+        let arg = arg.unwrap_or("");
+        match id {
+            6 => self.level = parse_level(arg)?,
+            7 => {
+                if arg.is_empty() {
+                    return Err("Argument must have a minimum length of 1 characters".into());
+                }
+                // Silently cut to what fits the 30-byte field.
+                let mut end = arg.len().min(29);
+                while !arg.is_char_boundary(end) {
+                    end -= 1;
+                }
+                self.prefix = arg[..end].to_string();
+                if arg.contains('\n') {
+                    return Err("Newlines not allowed in --log-prefix".into());
+                }
+            }
+            _ => self.logflags |= 1 << id,
+        }
+        Ok(())
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+        Ok(0)
+    }
+}
+
+/// Helpers for this group's tests: parse like the rules-file reader will,
+/// and compare with bytes captured from iptables 1.8.9.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::super::parse::{Parse, ParseCtx, Services};
+    use super::super::{Codec, SaveCtx};
+    use crate::ruleset::protocols::ProtoNames;
+    use crate::Family;
+
+    pub fn unhex(s: &str) -> Vec<u8> {
+        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    /// Where a rule sits: family, `-p` (negative = inverted), table.
+    #[derive(Clone, Copy)]
+    pub struct Rule {
+        pub family: Family,
+        pub proto: i32,
+        pub table: &'static str,
+    }
+
+    pub const V4: Rule = Rule {
+        family: Family::Ipv4,
+        proto: 0,
+        table: "filter",
+    };
+
+    pub const V6: Rule = Rule {
+        family: Family::Ipv6,
+        ..V4
+    };
+
+    impl Rule {
+        pub fn proto(self, proto: i32) -> Rule {
+            Rule { proto, ..self }
+        }
+        pub fn table(self, table: &'static str) -> Rule {
+            Rule { table, ..self }
+        }
+    }
+
+    /// `-m/-j NAME OPTS…` parsed and finished: the value and its revision.
+    pub fn parse<T: Parse>(
+        rule: Rule,
+        name: &str,
+        opts: &[(&str, Option<&str>, bool)],
+    ) -> Result<(T, u8), String> {
+        let protocols = ProtoNames::from_etc_protocols("gre 47 GRE\n");
+        let services = Services::from_etc_services(
+            "http 80/tcp www\nhttp 80/udp\ndomain 53/tcp\ndomain 53/udp\nsyslog 514/udp\n",
+        );
+        let set_index = |name: &str| match name {
+            "myset" => Some(0),
+            "other" => Some(1),
+            _ => None,
+        };
+        let ctx = ParseCtx {
+            family: rule.family,
+            proto: rule.proto.unsigned_abs() as u16,
+            proto_invert: rule.proto < 0,
+            table: rule.table,
+            protocols: &protocols,
+            services: &services,
+            set_index: &set_index,
+        };
+        let mut v = T::start(name, &ctx);
+        for (o, a, inv) in opts {
+            v.option(o, *a, *inv, &ctx)?;
+        }
+        let rev = v.finish(&ctx)?;
+        Ok((v, rev))
+    }
+
+    /// What `save` appends, with sets 0 and 1 named `myset` and `other`.
+    pub fn save<T: Codec>(v: &T, family: Family) -> String {
+        let mut s = String::new();
+        let ctx = SaveCtx {
+            family,
+            proto: 0,
+            set_name: &|i| match i {
+                0 => Some("myset".to_string()),
+                1 => Some("other".to_string()),
+                _ => None,
+            },
+        };
+        v.save(&ctx, &mut s);
+        s
+    }
+
+    /// The round trip every captured rule must make: the parsed value
+    /// encodes to the kernel's bytes at the revision iptables chose, and
+    /// those bytes decode, re-encode identically and print as `text`.
+    pub fn captured<T: Parse + Codec + std::fmt::Debug>(
+        rule: Rule,
+        name: &str,
+        opts: &[(&str, Option<&str>, bool)],
+        revision: u8,
+        hex: &str,
+        text: &str,
+    ) {
+        let bytes = unhex(hex);
+        let (parsed, rev) = parse::<T>(rule, name, opts).unwrap();
+        assert_eq!(rev, revision, "revision for {opts:?}");
+        assert_eq!(
+            parsed.encode(rev, rule.family),
+            bytes,
+            "encoding of {opts:?}: {parsed:?}"
+        );
+        let decoded = T::decode(revision, rule.family, &bytes).unwrap().unwrap();
+        assert_eq!(decoded.encode(revision, rule.family), bytes);
+        assert_eq!(save(&decoded, rule.family), text, "{opts:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::protocols::ProtoNames;
+    use crate::xt::parse::Services;
+
+    fn parse(opts: &[(&str, Option<&str>, bool)]) -> Result<Log, String> {
+        let protocols = ProtoNames::default();
+        let services = Services::default();
+        let ctx = ParseCtx {
+            family: Family::Ipv4,
+            proto: 0,
+            proto_invert: false,
+            table: "filter",
+            protocols: &protocols,
+            services: &services,
+            set_index: &|_| None,
+        };
+        let mut l = Log::start("LOG", &ctx);
+        for (n, a, i) in opts {
+            l.option(n, *a, *i, &ctx)?;
+        }
+        assert_eq!(l.finish(&ctx)?, 0);
+        Ok(l)
+    }
+
+    fn save(l: &Log) -> String {
+        let mut s = String::new();
+        let ctx = SaveCtx {
+            family: Family::Ipv4,
+            proto: 0,
+            set_name: &|_| None,
+        };
+        l.save(&ctx, &mut s);
+        s
+    }
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn prefix_level_uid_matches_capture() {
+        // iptables 1.8.9: -j LOG --log-prefix "hi there" --log-level 7 --log-uid
+        let bytes = unhex("0708686920746865726500000000000000000000000000000000000000000000");
+        let l = Log::decode(0, Family::Ipv4, &bytes).unwrap().unwrap();
+        assert_eq!(l.encode(0, Family::Ipv4), bytes);
+        assert_eq!(
+            save(&l),
+            " --log-prefix \"hi there\" --log-level 7 --log-uid"
+        );
+        let p = parse(&[
+            ("log-prefix", Some("hi there"), false),
+            ("log-level", Some("debug"), false),
+            ("log-uid", None, false),
+        ])
+        .unwrap();
+        assert_eq!(p.encode(0, Family::Ipv4), bytes);
+    }
+
+    #[test]
+    fn levels_flags_and_errors() {
+        let l = parse(&[
+            ("log-level", Some("0x3"), false),
+            ("log-tcp-sequence", None, false),
+            ("log-tcp-options", None, false),
+            ("log-ip-options", None, false),
+            ("log-macdecode", None, false),
+        ])
+        .unwrap();
+        assert_eq!((l.level, l.logflags), (3, 0x27));
+        assert_eq!(
+            save(&l),
+            " --log-level 3 --log-tcp-sequence --log-tcp-options --log-ip-options --log-macdecode"
+        );
+        assert_eq!(
+            parse(&[("log-level", Some("warning"), false)]).unwrap(),
+            Log::default()
+        );
+        assert_eq!(save(&Log::default()), "");
+        assert_eq!(
+            parse(&[("log-level", Some("8"), false)]).unwrap_err(),
+            "log level \"8\" unknown"
+        );
+        assert_eq!(
+            parse(&[("log-uid", None, true)]).unwrap_err(),
+            "LOG: option \"--log-uid\" cannot be inverted."
+        );
+        assert_eq!(
+            parse(&[("log-prefix", Some("a\nb"), false)]).unwrap_err(),
+            "Newlines not allowed in --log-prefix"
+        );
+        let long = parse(&[("log-prefix", Some(&"x".repeat(40)), false)]).unwrap();
+        assert_eq!(long.prefix.len(), 29);
+    }
+
+    #[test]
+    fn quoting_flags_and_truncation_match_captures() {
+        use super::testing::{captured, V4, V6};
+        captured::<Log>(
+            V4,
+            "LOG",
+            &[
+                ("log-level", Some("alert"), false),
+                ("log-prefix", Some("a\"b\\c'd "), false),
+                ("log-tcp-sequence", None, false),
+                ("log-tcp-options", None, false),
+                ("log-ip-options", None, false),
+                ("log-macdecode", None, false),
+            ],
+            0,
+            "01276122625c6327642000000000000000000000000000000000000000000000",
+            " --log-prefix \"a\\\"b\\\\c\\'d \" --log-level 1 --log-tcp-sequence \
+             --log-tcp-options --log-ip-options --log-macdecode",
+        );
+        captured::<Log>(
+            V6,
+            "LOG",
+            &[(
+                "log-prefix",
+                Some("0123456789012345678901234567890123456789"),
+                false,
+            )],
+            0,
+            "0400303132333435363738393031323334353637383930313233343536373800",
+            " --log-prefix 01234567890123456789012345678",
+        );
     }
 }

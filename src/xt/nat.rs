@@ -2,6 +2,8 @@
 //! (revision 0). Every layout is read into one `nf_nat_range2`-like value,
 //! as libxt_NAT does before printing.
 
+use super::log::Seen;
+use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx, Services};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -186,6 +188,8 @@ macro_rules! nat_target {
             /// The family the payload was decoded for; printing needs it.
             #[serde(skip)]
             pub family: Option<Family>,
+            #[serde(skip)]
+            seen: Seen,
         }
 
         impl Codec for $ty {
@@ -196,6 +200,7 @@ macro_rules! nat_target {
                 Ok(Some($ty {
                     range: NatRange::decode($name, revision, family, data)?,
                     family: Some(family),
+                    seen: Seen::default(),
                 }))
             }
 
@@ -227,95 +232,331 @@ nat_target!(
     Redirect, "REDIRECT", "--to-ports", true, 0
 );
 
-// SKELETON parse (to be implemented)
-use super::parse::{OptSpec, Parse, ParseCtx};
-impl Parse for Dnat {
-    const OPTIONS: &'static [OptSpec] = &[];
+/// Option ids as libxt_NAT numbers them.
+const O_TO_DEST: u32 = 0;
+const O_TO_SRC: u32 = 1;
+const O_TO_PORTS: u32 = 2;
+const O_RANDOM: u32 = 3;
+const O_RANDOM_FULLY: u32 = 4;
+const O_PERSISTENT: u32 = 5;
 
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+/// `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it: the value of the
+/// longest numeric prefix (decimal, `0x` hex, `0` octal; leading blanks and
+/// `+` allowed, `-` refused) and the rest, or `None` when there is no
+/// number or it overflows.
+fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    if t.starts_with('-') {
+        return None;
     }
-
-    fn option(
-        &mut self,
-        name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
-    ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let b = t.as_bytes();
+    let (radix, skip) = if b.len() > 2
+        && b[0] == b'0'
+        && (b[1] == b'x' || b[1] == b'X')
+        && b[2].is_ascii_hexdigit()
+    {
+        (16, 2)
+    } else if b.first() == Some(&b'0') {
+        (8, 0)
+    } else {
+        (10, 0)
+    };
+    let digits = t[skip..]
+        .bytes()
+        .take_while(|c| char::from(*c).is_digit(radix))
+        .count();
+    if digits == 0 {
+        return None;
     }
-
-    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
-    }
+    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
+    Some((v, &t[skip + digits..]))
 }
 
-impl Parse for Snat {
-    const OPTIONS: &'static [OptSpec] = &[];
-
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
-    }
-
-    fn option(
-        &mut self,
-        name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
-    ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
-    }
-
-    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
-    }
+/// `xtables_strtoui(s, &end, min, max)`: a number in range, and the rest.
+fn number_prefix(s: &str, min: u64, max: u64) -> Option<(u16, &str)> {
+    strtoul_prefix(s)
+        .filter(|(v, _)| (min..=max).contains(v))
+        .map(|(v, rest)| (v as u16, rest))
 }
 
-impl Parse for Masquerade {
-    const OPTIONS: &'static [OptSpec] = &[];
-
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
-    }
-
-    fn option(
-        &mut self,
-        name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
-    ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
-    }
-
-    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
-    }
+/// `xtables_service_to_port(name, NULL)`: `getservbyname` for any protocol.
+fn service_port(name: &str, services: &Services) -> Option<u16> {
+    ["tcp", "udp", "sctp", "dccp"]
+        .iter()
+        .find_map(|proto| services.port(name, proto))
 }
 
-impl Parse for Redirect {
-    const OPTIONS: &'static [OptSpec] = &[];
-
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+/// libxt_NAT's `parse_ports`: `PORT`, `MIN-MAX` or `MIN-MAX/BASE`.
+fn parse_ports(
+    arg: &str,
+    portok: bool,
+    range: &mut NatRange,
+    services: &Services,
+) -> Result<(), String> {
+    if !portok {
+        return Err("Need TCP, UDP, SCTP or DCCP with port specification".into());
     }
-
-    fn option(
-        &mut self,
-        name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
-    ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+    range.flags |= NF_NAT_RANGE_PROTO_SPECIFIED;
+    let (port, end) = match number_prefix(arg, 0, 65535) {
+        Some(v) => v,
+        None => (
+            service_port(arg, services).ok_or_else(|| format!("Port `{arg}' not valid"))?,
+            "",
+        ),
+    };
+    let arg = match end.chars().next() {
+        None => {
+            range.min_port = port;
+            range.max_port = port;
+            return Ok(());
+        }
+        Some('-') => &end[1..],
+        Some(':') => return Err("Invalid port:port syntax - use dash".into()),
+        Some(_) => return Err(format!("Garbage after port value: `{end}'")),
+    };
+    // A range: no service names here.
+    let (maxport, end) =
+        number_prefix(arg, 0, 65535).ok_or_else(|| format!("Port `{arg}' not valid"))?;
+    if maxport < port {
+        return Err(format!("Port range `{arg}' funky"));
     }
-
-    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
-    }
+    range.min_port = port;
+    range.max_port = maxport;
+    let arg = match end.chars().next() {
+        None => return Ok(()),
+        Some('/') => &end[1..],
+        Some(_) => return Err(format!("Garbage after port range: `{end}'")),
+    };
+    // Anything after the base number is ignored, as in iptables.
+    let base = match number_prefix(arg, 1, 65535) {
+        Some((v, _)) => v,
+        None => service_port(arg, services).ok_or_else(|| format!("Port `{arg}' not valid"))?,
+    };
+    range.flags |= NF_NAT_RANGE_PROTO_OFFSET;
+    range.base_port = base;
+    Ok(())
 }
+
+/// `inet_pton(family, s)` into the 16-byte address form.
+fn inet_pton(s: &str, family: Family) -> Option<[u8; 16]> {
+    let mut a = [0u8; 16];
+    match family {
+        Family::Ipv4 => a[..4].copy_from_slice(&s.parse::<std::net::Ipv4Addr>().ok()?.octets()),
+        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
+    }
+    Some(a)
+}
+
+/// libxt_NAT's `parse_to`: `[ADDR[-ADDR]][:PORTS]`, IPv6 addresses in
+/// brackets when ports follow.
+fn parse_to(
+    arg: &str,
+    portok: bool,
+    range: &mut NatRange,
+    family: Family,
+    services: &Services,
+) -> Result<(), String> {
+    let bracketed = arg.contains('[');
+    let (mut start, colon) = match arg.find('[') {
+        Some(lb) => {
+            let inner = &arg[lb + 1..];
+            let rb = match inner.find(']') {
+                Some(rb) if family == Family::Ipv6 => rb,
+                _ => return Err("Invalid address format".into()),
+            };
+            let after = lb + 1 + rb + 1;
+            (&inner[..rb], arg[after..].find(':').map(|c| after + c))
+        }
+        None => {
+            // One colon is a port; more mean an IPv6 address.
+            let colon = arg.find(':').filter(|&c| !arg[c + 1..].contains(':'));
+            (arg, colon)
+        }
+    };
+    if let Some(c) = colon {
+        parse_ports(&arg[c + 1..], portok, range, services)?;
+        // Nothing (or `[]`) before the colon: ports only. iptables tests
+        // the position, so `ab:80` is ports only as well.
+        if c == 0 || c == 2 {
+            return Ok(());
+        }
+        if !bracketed {
+            start = &arg[..c];
+        }
+    }
+    range.flags |= NF_NAT_RANGE_MAP_IPS;
+    let (min, max) = match start.split_once('-') {
+        Some((a, b)) => (a, Some(b)),
+        None => (start, None),
+    };
+    range.min_addr = inet_pton(min, family).ok_or_else(|| format!("Bad IP address \"{min}\""))?;
+    range.max_addr = match max {
+        Some(b) => inet_pton(b, family).ok_or_else(|| format!("Bad IP address \"{b}\""))?,
+        None => range.min_addr,
+    };
+    Ok(())
+}
+
+/// libxt_NAT's `__NAT_parse` for one option of target `ext`, after the
+/// option-table checks.
+fn nat_option(
+    ext: &str,
+    range: &mut NatRange,
+    seen: &mut Seen,
+    (id, name): (u32, &str),
+    arg: Option<&str>,
+    invert: bool,
+    ctx: &ParseCtx<'_>,
+) -> Result<(), String> {
+    seen.take(ext, name, id, invert, false)?;
+    // The rule's protocol, inverted or not (iptables ignores `!` here).
+    let portok = matches!(ctx.proto, 6 | 17 | 132 | 33 | 1);
+    let arg = arg.unwrap_or("");
+    match id {
+        O_TO_DEST | O_TO_SRC => parse_to(arg, portok, range, ctx.family, ctx.services)?,
+        O_TO_PORTS => parse_ports(arg, portok, range, ctx.services)?,
+        O_PERSISTENT => range.flags |= NF_NAT_RANGE_PERSISTENT,
+        O_RANDOM => range.flags |= NF_NAT_RANGE_PROTO_RANDOM,
+        _ => range.flags |= NF_NAT_RANGE_PROTO_RANDOM_FULLY,
+    }
+    Ok(())
+}
+
+/// The kernel registers every NAT target for the `nat` table only.
+fn nat_table(ext: &str, ctx: &ParseCtx<'_>) -> Result<(), String> {
+    if ctx.table != "nat" {
+        return Err(format!(
+            "the {ext} target is only valid in the nat table, not in {}",
+            ctx.table
+        ));
+    }
+    Ok(())
+}
+
+/// Which of libxt_NAT's options a target takes; `to` is getopt's
+/// abbreviation of the address/port option, which iptables accepts.
+macro_rules! nat_parse {
+    ($ty:ident, $name:literal, [$(($opt:literal, $id:expr, $arg:expr)),*], $finish:expr) => {
+        impl Parse for $ty {
+            const OPTIONS: &'static [OptSpec] = &[$(opt($opt, $arg)),*];
+
+            fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
+                $ty {
+                    family: Some(ctx.family),
+                    ..$ty::default()
+                }
+            }
+
+            fn option(
+                &mut self,
+                name: &str,
+                arg: Option<&str>,
+                invert: bool,
+                ctx: &ParseCtx<'_>,
+            ) -> Result<(), String> {
+                let option = match name {
+                    $($opt => ($id, $opt),)*
+                    _ => return Err(format!("unknown option --{name}")),
+                };
+                // The abbreviation reports (and counts) as the full name.
+                let option = match option {
+                    (id, "to") => (id, OPTIONS_FULL_NAMES.get(id as usize).copied().unwrap_or("to")),
+                    o => o,
+                };
+                nat_option($name, &mut self.range, &mut self.seen, option, arg, invert, ctx)
+            }
+
+            fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
+                nat_table($name, ctx)?;
+                let finish: fn(&mut $ty, &ParseCtx<'_>) -> Result<u8, String> = $finish;
+                let revision = finish(self, ctx)?;
+                if revision < 2 {
+                    // Only `nf_nat_range2` has room for a base port.
+                    self.range.base_port = 0;
+                }
+                Ok(revision)
+            }
+        }
+    };
+}
+
+/// Full option names by libxt_NAT id.
+const OPTIONS_FULL_NAMES: [&str; 6] = [
+    "to-destination",
+    "to-source",
+    "to-ports",
+    "random",
+    "random-fully",
+    "persistent",
+];
+
+nat_parse!(
+    Dnat,
+    "DNAT",
+    [
+        ("to-destination", O_TO_DEST, Arg::Required),
+        ("to", O_TO_DEST, Arg::Required),
+        ("random", O_RANDOM, Arg::None),
+        ("persistent", O_PERSISTENT, Arg::None)
+    ],
+    |t, _| {
+        if !t.seen.has(O_TO_DEST) {
+            return Err("DNAT: option \"--to-destination\" must be specified".into());
+        }
+        Ok(2)
+    }
+);
+
+nat_parse!(
+    Snat,
+    "SNAT",
+    [
+        ("to-source", O_TO_SRC, Arg::Required),
+        ("to", O_TO_SRC, Arg::Required),
+        ("random", O_RANDOM, Arg::None),
+        ("random-fully", O_RANDOM_FULLY, Arg::None),
+        ("persistent", O_PERSISTENT, Arg::None)
+    ],
+    |t, ctx| {
+        if !t.seen.has(O_TO_SRC) {
+            return Err("SNAT: option \"--to-source\" must be specified".into());
+        }
+        // iptables 1.8.9 has only revision 0 for IPv4 and 1 for IPv6.
+        Ok(match ctx.family {
+            Family::Ipv4 => 0,
+            Family::Ipv6 => 1,
+        })
+    }
+);
+
+nat_parse!(
+    Masquerade,
+    "MASQUERADE",
+    [
+        ("to-ports", O_TO_PORTS, Arg::Required),
+        ("to", O_TO_PORTS, Arg::Required),
+        ("random", O_RANDOM, Arg::None),
+        ("random-fully", O_RANDOM_FULLY, Arg::None)
+    ],
+    |_, _| Ok(0)
+);
+
+nat_parse!(
+    Redirect,
+    "REDIRECT",
+    [
+        ("to-ports", O_TO_PORTS, Arg::Required),
+        ("to", O_TO_PORTS, Arg::Required),
+        ("random", O_RANDOM, Arg::None)
+    ],
+    |t, _| {
+        if t.range.flags & NF_NAT_RANGE_PROTO_OFFSET != 0 {
+            return Err("Shifted portmap ranges not supported with this kernel".into());
+        }
+        Ok(0)
+    }
+);
 
 #[cfg(test)]
 mod tests {
@@ -360,6 +601,7 @@ mod tests {
                 base_port: 0,
             },
             family: Some(Family::Ipv6),
+            seen: Seen::default(),
         };
         assert_eq!(save(&d, Family::Ipv6), " --to-destination [fd00::2]:80");
     }
@@ -378,5 +620,325 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(save(&plain, Family::Ipv6), "");
+    }
+
+    use crate::xt::log::testing::{captured, parse, V4, V6};
+
+    const NONE: Option<&str> = None;
+
+    #[test]
+    fn dnat_parses_like_iptables() {
+        let nat = V4.table("nat");
+        captured::<Dnat>(
+            nat.proto(6),
+            "DNAT",
+            &[
+                ("to-destination", Some("10.0.0.1-10.0.0.5:1000-2000/1500"), false),
+                ("random", NONE, false),
+                ("persistent", NONE, false),
+            ],
+            2,
+            "2f0000000a0000010000000000000000000000000a00000500000000000000000000000003e807d005dc000000000000",
+            " --to-destination 10.0.0.1-10.0.0.5:1000-2000/1500 --random --persistent",
+        );
+        captured::<Dnat>(
+            nat.proto(17),
+            "DNAT",
+            &[("to", Some(":53"), false)],
+            2,
+            "020000000000000000000000000000000000000000000000000000000000000000000000003500350000000000000000",
+            " --to-destination :53",
+        );
+        captured::<Dnat>(
+            nat,
+            "DNAT",
+            &[("to-destination", Some("10.0.0.9"), false)],
+            2,
+            "010000000a0000090000000000000000000000000a000009000000000000000000000000000000000000000000000000",
+            " --to-destination 10.0.0.9",
+        );
+        // iptables tests the colon's position: `12:80` is ports only.
+        captured::<Dnat>(
+            nat.proto(6),
+            "DNAT",
+            &[("to-destination", Some("12:80"), false)],
+            2,
+            "020000000000000000000000000000000000000000000000000000000000000000000000005000500000000000000000",
+            " --to-destination :80",
+        );
+        // Service names for a single port, any protocol.
+        captured::<Dnat>(
+            nat.proto(132),
+            "DNAT",
+            &[("to-destination", Some("1.2.3.4:http"), false)],
+            2,
+            "030000000102030400000000000000000000000001020304000000000000000000000000005000500000000000000000",
+            " --to-destination 1.2.3.4:80",
+        );
+    }
+
+    #[test]
+    fn ipv6_dnat_parses_like_ip6tables() {
+        let nat = V6.table("nat");
+        captured::<Dnat>(
+            nat.proto(6),
+            "DNAT",
+            &[
+                ("to-destination", Some("[fd00::1-fd00::5]:1000-2000/1500"), false),
+                ("random", NONE, false),
+                ("persistent", NONE, false),
+            ],
+            2,
+            "2f000000fd000000000000000000000000000001fd00000000000000000000000000000503e807d005dc000000000000",
+            " --to-destination [fd00::1-fd00::5]:1000-2000/1500 --random --persistent",
+        );
+        captured::<Dnat>(
+            nat,
+            "DNAT",
+            &[("to-destination", Some("fd00::9-fd00::10"), false)],
+            2,
+            "01000000fd000000000000000000000000000009fd000000000000000000000000000010000000000000000000000000",
+            " --to-destination fd00::9-fd00::10",
+        );
+        captured::<Dnat>(
+            nat.proto(17),
+            "DNAT",
+            &[("to", Some("[]:53"), false)],
+            2,
+            "020000000000000000000000000000000000000000000000000000000000000000000000003500350000000000000000",
+            " --to-destination :53",
+        );
+        captured::<Dnat>(
+            nat.proto(6),
+            "DNAT",
+            &[("to-destination", Some("[::ffff:1.2.3.4]:80"), false)],
+            2,
+            "0300000000000000000000000000ffff0102030400000000000000000000ffff01020304005000500000000000000000",
+            " --to-destination [::ffff:1.2.3.4]:80",
+        );
+    }
+
+    #[test]
+    fn snat_revision_0_and_1() {
+        let nat = V4.table("nat");
+        captured::<Snat>(
+            nat.proto(6),
+            "SNAT",
+            &[
+                ("to-source", Some("1.2.3.4-1.2.3.8:100-200"), false),
+                ("random", NONE, false),
+                ("random-fully", NONE, false),
+                ("persistent", NONE, false),
+            ],
+            0,
+            "010000001f0000000102030401020308006400c800000000",
+            " --to-source 1.2.3.4-1.2.3.8:100-200 --random --random-fully --persistent",
+        );
+        // Revision 0 has no base port: the flag stays, the number is lost.
+        captured::<Snat>(
+            nat.proto(6),
+            "SNAT",
+            &[("to-source", Some("1.2.3.4:100-200/150"), false)],
+            0,
+            "01000000230000000102030401020304006400c800000000",
+            " --to-source 1.2.3.4:100-200/0",
+        );
+        captured::<Snat>(
+            nat.proto(33),
+            "SNAT",
+            &[("to", Some(":0x50"), false)],
+            0,
+            "010000000200000000000000000000000050005000000000",
+            " --to-source :80",
+        );
+        let nat6 = V6.table("nat");
+        captured::<Snat>(
+            nat6.proto(6),
+            "SNAT",
+            &[
+                ("to-source", Some("[2001:db8::1]:100-200/7"), false),
+                ("random-fully", NONE, false),
+            ],
+            1,
+            "3300000020010db800000000000000000000000120010db8000000000000000000000001006400c8",
+            " --to-source [2001:db8::1]:100-200/0 --random-fully",
+        );
+        captured::<Snat>(
+            nat6,
+            "SNAT",
+            &[("to-source", Some("2001:db8::1"), false)],
+            1,
+            "0100000020010db800000000000000000000000120010db800000000000000000000000100000000",
+            " --to-source 2001:db8::1",
+        );
+    }
+
+    #[test]
+    fn masquerade_and_redirect() {
+        let nat = V4.table("nat");
+        captured::<Masquerade>(
+            nat,
+            "MASQUERADE",
+            &[("random-fully", NONE, false)],
+            0,
+            "010000001000000000000000000000000000000000000000",
+            " --random-fully",
+        );
+        captured::<Masquerade>(
+            nat.proto(1),
+            "MASQUERADE",
+            &[("to-ports", Some("5-6"), false), ("random", NONE, false)],
+            0,
+            "010000000600000000000000000000000005000600000000",
+            " --to-ports 5-6 --random",
+        );
+        captured::<Masquerade>(
+            nat.proto(6),
+            "MASQUERADE",
+            &[("to-ports", Some("5-6/7"), false)],
+            0,
+            "010000002200000000000000000000000005000600000000",
+            " --to-ports 5-6/0",
+        );
+        captured::<Redirect>(
+            nat.proto(6),
+            "REDIRECT",
+            &[("to-ports", Some("8080"), false), ("random", NONE, false)],
+            0,
+            "010000000600000000000000000000001f901f9000000000",
+            " --to-ports 8080 --random",
+        );
+        captured::<Redirect>(
+            nat,
+            "REDIRECT",
+            &[],
+            0,
+            "010000000000000000000000000000000000000000000000",
+            "",
+        );
+        let nat6 = V6.table("nat");
+        captured::<Masquerade>(
+            nat6,
+            "MASQUERADE",
+            &[("random", NONE, false)],
+            0,
+            "04000000000000000000000000000000000000000000000000000000000000000000000000000000",
+            " --random",
+        );
+        captured::<Masquerade>(
+            nat6.proto(17),
+            "MASQUERADE",
+            &[("to", Some("1024"), false)],
+            0,
+            "02000000000000000000000000000000000000000000000000000000000000000000000004000400",
+            " --to-ports 1024",
+        );
+        captured::<Redirect>(
+            nat6.proto(6),
+            "REDIRECT",
+            &[("to-ports", Some("8080-8090"), false)],
+            0,
+            "0200000000000000000000000000000000000000000000000000000000000000000000001f901f9a",
+            " --to-ports 8080-8090",
+        );
+        captured::<Redirect>(
+            nat6,
+            "REDIRECT",
+            &[],
+            0,
+            "00000000000000000000000000000000000000000000000000000000000000000000000000000000",
+            "",
+        );
+    }
+
+    #[test]
+    fn errors_name_the_problem() {
+        let nat = V4.table("nat");
+        let err = |rule, name: &str, opts: &[(&str, Option<&str>, bool)]| -> String {
+            match name {
+                "DNAT" => parse::<Dnat>(rule, name, opts).unwrap_err(),
+                "SNAT" => parse::<Snat>(rule, name, opts).unwrap_err(),
+                "MASQUERADE" => parse::<Masquerade>(rule, name, opts).unwrap_err(),
+                _ => parse::<Redirect>(rule, name, opts).unwrap_err(),
+            }
+        };
+        let to = |v: &'static str| [("to-destination", Some(v), false)];
+        assert_eq!(
+            err(nat, "DNAT", &[]),
+            "DNAT: option \"--to-destination\" must be specified"
+        );
+        assert_eq!(
+            err(nat, "SNAT", &[("random", NONE, false)]),
+            "SNAT: option \"--to-source\" must be specified"
+        );
+        assert_eq!(
+            err(nat, "DNAT", &to("1.2.3.4:80")),
+            "Need TCP, UDP, SCTP or DCCP with port specification"
+        );
+        let tcp = nat.proto(6);
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.4:80:90")),
+            "Bad IP address \"1.2.3.4:80:90\""
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.4:8x")),
+            "Garbage after port value: `x'"
+        );
+        assert_eq!(err(tcp, "DNAT", &to("1.2.3.4:9-8")), "Port range `8' funky");
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.4:nope")),
+            "Port `nope' not valid"
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.4:1-2x")),
+            "Garbage after port range: `x'"
+        );
+        assert_eq!(err(tcp, "DNAT", &to("1.2.3.4:1-2/0")), "Port `0' not valid");
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.999")),
+            "Bad IP address \"1.2.3.999\""
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &to("01.2.3.4")),
+            "Bad IP address \"01.2.3.4\""
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &to("1.2.3.4:080")),
+            "Garbage after port value: `80'"
+        );
+        assert_eq!(err(tcp, "DNAT", &to("1.2.3.4-x")), "Bad IP address \"x\"");
+        assert_eq!(
+            err(tcp, "DNAT", &to("[1.2.3.4]:80")),
+            "Invalid address format"
+        );
+        assert_eq!(
+            err(
+                tcp,
+                "DNAT",
+                &[
+                    ("to-destination", Some("1.2.3.4"), false),
+                    ("to", Some("1.2.3.5"), false)
+                ]
+            ),
+            "DNAT: option \"--to-destination\" can only be used once."
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &[("random", NONE, true)]),
+            "DNAT: option \"--random\" cannot be inverted."
+        );
+        assert_eq!(
+            err(tcp, "DNAT", &[("random-fully", NONE, false)]),
+            "unknown option --random-fully"
+        );
+        assert_eq!(
+            err(tcp, "REDIRECT", &[("to-ports", Some("1-2/3"), false)]),
+            "Shifted portmap ranges not supported with this kernel"
+        );
+        assert_eq!(
+            err(V4.proto(6), "DNAT", &to("1.2.3.4")),
+            "the DNAT target is only valid in the nat table, not in filter"
+        );
+        // `! -p tcp` still allows ports, as in iptables.
+        assert!(parse::<Dnat>(nat.proto(-6), "DNAT", &to("1.2.3.4:80")).is_ok());
     }
 }

@@ -1,9 +1,14 @@
 //! `REJECT` target, revision 0 (`ipt_reject_info` / `ip6t_reject_info`:
 //! one u32 whose meaning differs between IPv4 and IPv6).
 
+use super::log::Seen;
+use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
-use nfdoctor_sys::xt::ipt_reject_info;
+use nfdoctor_sys::xt::{
+    ipt_reject_info, IP6T_ICMP6_PORT_UNREACH, IP6T_TCP_RESET, IPT_ICMP_PORT_UNREACHABLE,
+    IPT_TCP_RESET,
+};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -38,6 +43,8 @@ const IPV6_NAMES: [Option<&str>; 9] = [
 pub struct Reject {
     /// `IPT_ICMP_*` / `IP6T_ICMP6_*` value.
     pub with: u32,
+    #[serde(skip)]
+    seen: Seen,
 }
 
 impl Reject {
@@ -69,7 +76,10 @@ impl Codec for Reject {
             return Ok(None);
         }
         let r: ipt_reject_info = read_payload("REJECT", 0, data)?;
-        Ok(Some(Reject { with: r.with }))
+        Ok(Some(Reject {
+            with: r.with,
+            seen: Seen::default(),
+        }))
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
@@ -89,26 +99,222 @@ impl Codec for Reject {
     }
 }
 
-// SKELETON parse (to be implemented)
-use super::parse::{OptSpec, Parse, ParseCtx};
-impl Parse for Reject {
-    const OPTIONS: &'static [OptSpec] = &[];
+/// The alias iptables also accepts for each keyword, by kernel value.
+const IPV4_ALIASES: [Option<&str>; 9] = [
+    Some("net-unreach"),
+    Some("host-unreach"),
+    Some("proto-unreach"),
+    Some("port-unreach"),
+    None,
+    Some("net-prohib"),
+    Some("host-prohib"),
+    Some("tcp-rst"),
+    Some("admin-prohib"),
+];
 
-    fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+const IPV6_ALIASES: [Option<&str>; 9] = [
+    Some("no-route"),
+    Some("adm-prohibited"),
+    None,
+    Some("addr-unreach"),
+    Some("port-unreach"),
+    None,
+    Some("tcp-reset"),
+    Some("policy-fail"),
+    Some("reject-route"),
+];
+
+impl Reject {
+    /// The value for `--reject-with WORD` in `family`, as libipt_REJECT /
+    /// libip6t_REJECT look it up: the first keyword or alias (in kernel
+    /// value order) that starts with WORD, ignoring case — so `tcp`, `ICMP-H`
+    /// and even the empty word are accepted.
+    pub fn lookup(word: &str, family: Family) -> Option<u32> {
+        let (names, aliases) = match family {
+            Family::Ipv4 => (&IPV4_NAMES, &IPV4_ALIASES),
+            Family::Ipv6 => (&IPV6_NAMES, &IPV6_ALIASES),
+        };
+        let prefix_of = |full: &str| {
+            full.len() >= word.len()
+                && full.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+        };
+        (0..names.len()).find_map(|i| {
+            let (Some(name), Some(alias)) = (names[i], aliases[i]) else {
+                return None;
+            };
+            (prefix_of(name) || prefix_of(alias)).then_some(i as u32)
+        })
+    }
+
+    fn default_for(family: Family) -> u32 {
+        match family {
+            Family::Ipv4 => IPT_ICMP_PORT_UNREACHABLE,
+            Family::Ipv6 => IP6T_ICMP6_PORT_UNREACH,
+        }
+    }
+
+    fn tcp_reset(family: Family) -> u32 {
+        match family {
+            Family::Ipv4 => IPT_TCP_RESET,
+            Family::Ipv6 => IP6T_TCP_RESET,
+        }
+    }
+}
+
+impl Parse for Reject {
+    const OPTIONS: &'static [OptSpec] = &[opt("reject-with", Arg::Required)];
+
+    /// `REJECT_init`: port unreachable by default.
+    fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
+        Reject {
+            with: Reject::default_for(ctx.family),
+            seen: Seen::default(),
+        }
     }
 
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        if name != "reject-with" {
+            return Err(format!("unknown option --{name}"));
+        }
+        self.seen.take("REJECT", name, 0, invert, false)?;
+        let arg = arg.unwrap_or("");
+        self.with = Reject::lookup(arg, ctx.family)
+            .ok_or_else(|| format!("unknown reject type \"{arg}\""))?;
+        Ok(())
     }
 
-    fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+    /// The kernel refuses `tcp-reset` unless the rule matches `-p tcp`
+    /// (not inverted).
+    fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
+        if self.with == Reject::tcp_reset(ctx.family) && (ctx.proto != 6 || ctx.proto_invert) {
+            return Err("--reject-with tcp-reset requires `-p tcp' (without `!')".into());
+        }
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ruleset::protocols::ProtoNames;
+    use crate::xt::parse::Services;
+
+    fn parse(family: Family, proto: u16, with: Option<&str>) -> Result<Reject, String> {
+        let protocols = ProtoNames::default();
+        let services = Services::default();
+        let ctx = ParseCtx {
+            family,
+            proto,
+            proto_invert: false,
+            table: "filter",
+            protocols: &protocols,
+            services: &services,
+            set_index: &|_| None,
+        };
+        let mut r = Reject::start("REJECT", &ctx);
+        if let Some(w) = with {
+            r.option("reject-with", Some(w), false, &ctx)?;
+        }
+        assert_eq!(r.finish(&ctx)?, 0);
+        Ok(r)
+    }
+
+    fn save(r: &Reject, family: Family) -> String {
+        let mut s = String::new();
+        let ctx = SaveCtx {
+            family,
+            proto: 0,
+            set_name: &|_| None,
+        };
+        r.save(&ctx, &mut s);
+        s
+    }
+
+    #[test]
+    fn captured_payloads() {
+        // iptables 1.8.9: -j REJECT (default) and -p tcp -j REJECT --reject-with tcp-reset
+        let dflt = [3, 0, 0, 0, 0, 0, 0, 0];
+        let r = Reject::decode(0, Family::Ipv4, &dflt).unwrap().unwrap();
+        assert_eq!(r.encode(0, Family::Ipv4), dflt);
+        assert_eq!(
+            save(&r, Family::Ipv4),
+            " --reject-with icmp-port-unreachable"
+        );
+        assert_eq!(
+            parse(Family::Ipv4, 0, None)
+                .unwrap()
+                .encode(0, Family::Ipv4),
+            dflt
+        );
+        let rst = [7, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            parse(Family::Ipv4, 6, Some("tcp-reset"))
+                .unwrap()
+                .encode(0, Family::Ipv4),
+            rst
+        );
+        // ip6tables: default is icmp6-port-unreachable (4), tcp-reset is 6.
+        assert_eq!(parse(Family::Ipv6, 0, None).unwrap().with, 4);
+        let r6 = parse(Family::Ipv6, 6, Some("tcp-reset")).unwrap();
+        assert_eq!(r6.encode(0, Family::Ipv6), [6, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(save(&r6, Family::Ipv6), " --reject-with tcp-reset");
+    }
+
+    #[test]
+    fn names_aliases_and_prefixes() {
+        for (word, want) in [
+            ("icmp-net-unreachable", 0),
+            ("net-unreach", 0),
+            ("HOST-UNREACH", 1),
+            ("proto-unreach", 2),
+            ("icmp-proto-unreachable", 2),
+            ("port-unreach", 3),
+            ("net-prohib", 5),
+            ("icmp-host-prohibited", 6),
+            ("host-prohib", 6),
+            ("tcp-rst", 7),
+            ("tcp", 7),
+            ("admin-prohib", 8),
+            ("icmp-admin-prohibited", 8),
+            ("icmp-h", 1),
+            ("", 0),
+        ] {
+            assert_eq!(Reject::lookup(word, Family::Ipv4), Some(want), "{word}");
+        }
+        for (word, want) in [
+            ("icmp6-no-route", 0),
+            ("no-route", 0),
+            ("adm-prohibited", 1),
+            ("icmp6-adm-prohibited", 1),
+            ("addr-unreach", 3),
+            ("icmp6-addr-unreachable", 3),
+            ("port-unreach", 4),
+            ("icmp6-port-unreachable", 4),
+            ("tcp-reset", 6),
+            ("policy-fail", 7),
+            ("reject-route", 8),
+            ("icmp6-reject-route", 8),
+        ] {
+            assert_eq!(Reject::lookup(word, Family::Ipv6), Some(want), "{word}");
+        }
+        assert_eq!(Reject::lookup("echo-reply", Family::Ipv4), None);
+        assert_eq!(Reject::lookup("icmp-port-unreachable", Family::Ipv6), None);
+        assert_eq!(Reject::lookup("tcp-reset-x", Family::Ipv4), None);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(
+            parse(Family::Ipv4, 0, Some("bogus")).unwrap_err(),
+            "unknown reject type \"bogus\""
+        );
+        assert!(parse(Family::Ipv4, 17, Some("tcp-reset")).is_err());
+        assert!(parse(Family::Ipv6, 0, Some("tcp-reset")).is_err());
     }
 }
