@@ -20,9 +20,10 @@ pub struct Connmark {
     pub mark: u32,
     pub mask: u32,
     pub invert: bool,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Codec for Connmark {
@@ -104,9 +105,10 @@ pub struct ConnmarkTarget {
     /// `D_SHIFT_LEFT` 0, `D_SHIFT_RIGHT` 1.
     pub shift_dir: u8,
     pub shift_bits: u8,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Default for ConnmarkTarget {

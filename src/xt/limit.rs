@@ -18,9 +18,10 @@ pub struct Limit {
     /// Average period between matches, in `1 / XT_LIMIT_SCALE` seconds.
     pub avg: u32,
     pub burst: u32,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Default for Limit {

@@ -13,9 +13,10 @@ use serde::Serialize;
 pub struct Mac {
     pub source: [u8; 6],
     pub invert: bool,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Codec for Mac {

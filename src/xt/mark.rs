@@ -65,10 +65,6 @@ pub(crate) mod opts {
     }
 
     impl Seen {
-        pub fn has(&self, id: u8) -> bool {
-            self.0 & (1 << id) != 0
-        }
-
         pub fn any(&self) -> bool {
             self.0 != 0
         }
@@ -314,9 +310,10 @@ pub struct Mark {
     pub mark: u32,
     pub mask: u32,
     pub invert: bool,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Codec for Mark {
@@ -401,9 +398,10 @@ pub struct MarkTarget {
     /// Set when decoded from revision 0 or 1 (then `mark`/`mask` are 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub old: Option<OldMark>,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 /// Size of `unsigned long` in the obsolete layouts (64-bit user space).

@@ -26,9 +26,10 @@ pub struct Pkttype {
     /// `PACKET_HOST` 0, `BROADCAST` 1, `MULTICAST` 2, `OTHERHOST` 3…
     pub pkttype: i32,
     pub invert: bool,
-    /// Parse bookkeeping (see [`opts::Seen`]).
+    /// Parse bookkeeping: the options seen (not serialised, ignored by
+    /// equality).
     #[serde(skip)]
-    pub seen: Seen,
+    pub(crate) seen: Seen,
 }
 
 impl Codec for Pkttype {
