@@ -461,8 +461,14 @@ impl Codec for MarkTarget {
     }
 
     fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
-        match (revision, self.old) {
-            (0 | 1, Some(old)) => {
+        match revision {
+            // A revision-2 value asked for in an old layout keeps its mark
+            // as a plain set (the old layouts have no mask).
+            0 | 1 => {
+                let old = self.old.unwrap_or(OldMark {
+                    mark: u64::from(self.mark),
+                    mode: None,
+                });
                 let mut out = old.mark.to_ne_bytes().to_vec();
                 if revision == 1 {
                     out.push(old.mode.unwrap_or(0));
