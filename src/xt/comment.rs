@@ -37,26 +37,111 @@ impl Codec for Comment {
     }
 }
 
-// SKELETON parse (to be implemented)
-use super::parse::{OptSpec, Parse, ParseCtx};
+// ---- Parsing.
+
+use super::mark::opts::{self, XtOpt, MAND};
+use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+
+const COMMENT_OPTS: &[XtOpt] = &[opts::xo("comment", 0, true, MAND, 0)];
+
+/// The text of a value `start` made and no `--comment` filled yet: a
+/// command line cannot carry a NUL, so no real comment looks like it.
+const UNSET: &str = "\0";
+
 impl Parse for Comment {
-    const OPTIONS: &'static [OptSpec] = &[];
+    const OPTIONS: &'static [OptSpec] = &[opt("comment", Arg::Required)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+        Comment {
+            text: UNSET.to_string(),
+        }
     }
 
+    /// Like iptables, keeps at most 255 bytes (encode cuts there; when
+    /// the cut falls inside a UTF-8 character the text is kept whole so the
+    /// encoded bytes are still exactly iptables').
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
+        arg: Option<&str>,
+        invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        let mut seen = opts::Seen(u32::from(self.text != UNSET));
+        let (_, arg) = seen.take("comment", COMMENT_OPTS, name, arg, invert)?;
+        let max = XT_MAX_COMMENT_LEN - 1;
+        self.text = if arg.len() > max && arg.is_char_boundary(max) {
+            arg[..max].to_string()
+        } else {
+            arg.to_string()
+        };
+        Ok(())
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+        opts::Seen(u32::from(self.text != UNSET)).check("comment", COMMENT_OPTS)?;
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+
+    fn padded(text: &str) -> String {
+        let mut h: String = text.bytes().map(|b| format!("{b:02x}")).collect();
+        h.push_str(&"0".repeat(512 - h.len()));
+        h
+    }
+
+    fn parse(args: &[(&str, Option<&str>, bool)]) -> Result<Comment, String> {
+        parse_with::<Comment>("comment", Family::Ipv4, 0, args).map(|(c, rev)| {
+            assert_eq!(rev, 0);
+            c
+        })
+    }
+
+    // Payloads captured from iptables 1.8.9 (legacy and nft identical).
+    #[test]
+    fn captures() {
+        for (arg, text) in [
+            ("hello world", " --comment \"hello world\""),
+            ("plain", " --comment plain"),
+        ] {
+            roundtrip::<Comment>(0, Family::Ipv4, &padded(arg), text);
+            let c = parse(&[("comment", Some(arg), false)]).expect("parses");
+            assert_eq!(c.encode(0, Family::Ipv4), hex(&padded(arg)));
+        }
+    }
+
+    #[test]
+    fn long_and_missing() {
+        let long = "a".repeat(300);
+        let c = parse(&[("comment", Some(&long), false)]).expect("parses");
+        assert_eq!(c.text.len(), 255);
+        // A cut inside "é" (2 bytes at 254..256): bytes as iptables writes.
+        let mut s = "a".repeat(254);
+        s.push('é');
+        let c = parse(&[("comment", Some(&s), false)]).expect("parses");
+        let bytes = c.encode(0, Family::Ipv4);
+        assert_eq!(&bytes[..255], &s.as_bytes()[..255]);
+        assert_eq!(bytes[255], 0);
+        assert_eq!(
+            parse(&[("comment", Some(""), false)]).expect("empty").text,
+            ""
+        );
+        assert_eq!(
+            parse(&[]).map(|_| ()),
+            Err("comment: option \"--comment\" must be specified".into())
+        );
+        assert_eq!(
+            parse(&[("comment", Some("a"), false), ("comment", Some("b"), false)]).map(|_| ()),
+            Err("comment: option \"--comment\" can only be used once.".into())
+        );
+        assert_eq!(
+            parse(&[("comment", Some("a"), true)]).map(|_| ()),
+            Err("comment: option \"--comment\" cannot be inverted.".into())
+        );
     }
 }

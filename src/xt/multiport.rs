@@ -98,26 +98,233 @@ impl Codec for Multiport {
     }
 }
 
-// SKELETON parse (to be implemented)
-use super::parse::{OptSpec, Parse, ParseCtx};
+// ---- Parsing: libxt_multiport revision 1 (what iptables 1.8.9 writes).
+
+use super::mark::opts::{self, XtOpt, INVERT};
+use super::parse::{opt, parse_port, Arg, OptSpec, Parse, ParseCtx};
+
+// libxt_multiport's ids: O_SOURCE_PORTS 0, O_DEST_PORTS 1, O_SD_PORTS 2.
+const F_ANY: u32 = 0b111;
+const MULTIPORT_OPTS: &[XtOpt] = &[
+    opts::xo("source-ports", 0, true, INVERT, F_ANY),
+    opts::xo("sports", 0, true, INVERT, F_ANY),
+    opts::xo("destination-ports", 1, true, INVERT, F_ANY),
+    opts::xo("dports", 1, true, INVERT, F_ANY),
+    opts::xo("ports", 2, true, INVERT, F_ANY),
+];
+
+/// libxt_multiport's `check_proto`: the service protocol for the rule's
+/// `-p`.
+fn ports_proto(ctx: &ParseCtx<'_>) -> Result<&'static str, String> {
+    const ONLY: &str = "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP";
+    if ctx.proto_invert {
+        return Err(ONLY.into());
+    }
+    match ctx.proto {
+        6 => Ok("tcp"),
+        17 => Ok("udp"),
+        136 => Ok("udplite"),
+        132 => Ok("sctp"),
+        33 => Ok("dccp"),
+        0 => Err("multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'".into()),
+        _ => Err(ONLY.into()),
+    }
+}
+
+/// `parse_multi_ports_v1`: up to 15 ports, `A:B` ranges taking two slots.
+fn parse_ports_v1(
+    arg: &str,
+    proto: &str,
+    ctx: &ParseCtx<'_>,
+) -> Result<(Vec<u16>, Vec<bool>), String> {
+    const TOO_MANY: &str = "too many ports specified";
+    let mut ports = Vec::new();
+    let mut range_start = Vec::new();
+    for item in arg.split(',') {
+        if ports.len() >= XT_MULTI_PORTS {
+            return Err(TOO_MANY.into());
+        }
+        match item.split_once(':') {
+            None => {
+                ports.push(parse_port(item, proto, ctx.services)?);
+                range_start.push(false);
+            }
+            Some((lo, hi)) => {
+                if ports.len() == XT_MULTI_PORTS - 1 {
+                    return Err(TOO_MANY.into());
+                }
+                let lo = parse_port(lo, proto, ctx.services)?;
+                let hi = parse_port(hi, proto, ctx.services)?;
+                if lo >= hi {
+                    return Err("invalid portrange specified".into());
+                }
+                ports.extend([lo, hi]);
+                range_start.extend([true, false]);
+            }
+        }
+    }
+    Ok((ports, range_start))
+}
+
 impl Parse for Multiport {
-    const OPTIONS: &'static [OptSpec] = &[];
+    const OPTIONS: &'static [OptSpec] = &[
+        opt("source-ports", Arg::Required),
+        opt("sports", Arg::Required),
+        opt("destination-ports", Arg::Required),
+        opt("dports", Arg::Required),
+        opt("ports", Arg::Required),
+    ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
-        unimplemented!("skeleton")
+        Multiport {
+            direction: XT_MULTIPORT_SOURCE,
+            ports: Vec::new(),
+            range_start: Vec::new(),
+            invert: false,
+        }
     }
 
     fn option(
         &mut self,
         name: &str,
-        _: Option<&str>,
-        _: bool,
-        _: &ParseCtx<'_>,
+        arg: Option<&str>,
+        invert: bool,
+        ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        Err(format!("unknown option --{name}"))
+        // Every option excludes the others, so a value with ports already
+        // had exactly one option, the one its direction says.
+        let mut seen = opts::Seen(if self.ports.is_empty() {
+            0
+        } else {
+            1 << self.direction.min(2)
+        });
+        let (entry, arg) = seen.take("multiport", MULTIPORT_OPTS, name, arg, invert)?;
+        seen.check("multiport", MULTIPORT_OPTS)?;
+        let proto = ports_proto(ctx)?;
+        let (ports, range_start) = parse_ports_v1(arg, proto, ctx)?;
+        self.ports = ports;
+        self.range_start = range_start;
+        self.direction = match entry.id {
+            0 => XT_MULTIPORT_SOURCE,
+            1 => XT_MULTIPORT_DESTINATION,
+            _ => XT_MULTIPORT_EITHER,
+        };
+        if invert {
+            self.invert = true;
+        }
+        Ok(())
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        Err("not implemented".into())
+        if self.ports.is_empty() {
+            return Err("multiport expection an option".into());
+        }
+        Ok(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+
+    type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
+
+    fn parse(proto: u16, args: Args<'_>) -> Result<Multiport, String> {
+        let (m, rev) = parse_with::<Multiport>("multiport", Family::Ipv4, proto, args)?;
+        assert_eq!(rev, 1);
+        Ok(m)
+    }
+
+    // Payloads captured from iptables 1.8.9 (legacy and nft identical).
+    #[test]
+    fn captures() {
+        for (proto, args, data, text) in [
+            (
+                6,
+                &[("dports", Some("22,80:90,http"), true)][..],
+                "0104160050005a0050000000000000000000000000000000000000000000000000010000000000000000000000000001",
+                " ! --dports 22,80:90,80",
+            ),
+            (
+                17,
+                &[("source-ports", Some("53,1000:2000"), false)][..],
+                "00033500e803d00700000000000000000000000000000000000000000000000000010000000000000000000000000000",
+                " --sports 53,1000:2000",
+            ),
+            (
+                6,
+                &[("ports", Some("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15"), false)][..],
+                "020f0100020003000400050006000700080009000a000b000c000d000e000f0000000000000000000000000000000000",
+                " --ports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15",
+            ),
+        ] {
+            roundtrip::<Multiport>(1, Family::Ipv4, data, text);
+            assert_eq!(parse(proto, args).expect("parses").encode(1, Family::Ipv4), hex(data));
+        }
+    }
+
+    #[test]
+    fn errors() {
+        let err = |proto, args| parse(proto, args).map(|_| ()).expect_err("fails");
+        assert_eq!(
+            err(6, &[("sports", Some("1"), false), ("dports", Some("2"), false)]),
+            "multiport: option \"--source-ports\" cannot be used together with \"--destination-ports\"."
+        );
+        assert_eq!(
+            err(
+                6,
+                &[
+                    ("sports", Some("1"), false),
+                    ("source-ports", Some("2"), false)
+                ]
+            ),
+            "multiport: option \"--source-ports\" can only be used once."
+        );
+        assert_eq!(
+            err(0, &[("ports", Some("1"), false)]),
+            "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'"
+        );
+        assert_eq!(
+            err(1, &[("ports", Some("1"), false)]),
+            "multiport only works with TCP, UDP, UDPLITE, SCTP and DCCP"
+        );
+        assert_eq!(
+            err(6, &[("ports", Some("2:2"), false)]),
+            "invalid portrange specified"
+        );
+        assert_eq!(
+            err(
+                6,
+                &[(
+                    "ports",
+                    Some("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16"),
+                    false
+                )]
+            ),
+            "too many ports specified"
+        );
+        assert_eq!(
+            err(
+                6,
+                &[(
+                    "ports",
+                    Some("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15:16"),
+                    false
+                )]
+            ),
+            "too many ports specified"
+        );
+        assert_eq!(
+            err(6, &[("ports", Some("1,,2"), false)]),
+            "invalid port/service `' specified"
+        );
+        assert_eq!(err(6, &[]), "multiport expection an option");
+        let m = parse(
+            6,
+            &[("ports", Some("1,2,3,4,5,6,7,8,9,10,11,12,13,14:15"), false)],
+        )
+        .expect("ok");
+        assert_eq!(m.ports.len(), 15);
     }
 }
