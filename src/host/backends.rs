@@ -121,7 +121,9 @@ fn side(rs: Result<&Ruleset, String>) -> BackendSide {
                     && r.target == Target::Accept
                     && matches!(c.name.as_str(), "FORWARD" | "DOCKER-FORWARD" | "DOCKER-CT")
                     && !r.spec.out_iface.is_any()
-                    || (t.name == "filter" && c.name == "DOCKER-FORWARD" && r.target == Target::Accept)
+                    || (t.name == "filter"
+                        && c.name == "DOCKER-FORWARD"
+                        && r.target == Target::Accept)
                 {
                     s.docker_forward_accepts |= !s.docker_chains.is_empty() || c.name != "FORWARD";
                 }
@@ -172,16 +174,24 @@ pub fn classify(
             ),
         });
     }
-    for (here, there, here_name, there_name) in [(&n, &l, "nf_tables", "legacy"), (&l, &n, "legacy", "nf_tables")] {
+    for (here, there, here_name, there_name) in [
+        (&n, &l, "nf_tables", "legacy"),
+        (&l, &n, "legacy", "nf_tables"),
+    ] {
         for j in &here.dangling_jumps {
             if there.docker_chains.contains(j) {
                 conflicts.push(Conflict {
                     code: "jump-to-other-backend",
-                    message: format!("a {here_name} rule jumps to {j}, which exists only in {there_name}"),
+                    message: format!(
+                        "a {here_name} rule jumps to {j}, which exists only in {there_name}"
+                    ),
                 });
             }
         }
-        if here.forward_policy == Some(Policy::Drop) && there.docker_forward_accepts && !here.docker_forward_accepts {
+        if here.forward_policy == Some(Policy::Drop)
+            && there.docker_forward_accepts
+            && !here.docker_forward_accepts
+        {
             conflicts.push(Conflict {
                 code: "forward-drop-defeats-accepts",
                 message: format!(
@@ -225,8 +235,9 @@ pub fn detect(family: Family) -> BackendReport {
                 tables: Vec::new(),
             });
         }
-        let mut sock = legacy::RawSocket::open(family)
-            .map_err(|e| crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e))?;
+        let mut sock = legacy::RawSocket::open(family).map_err(|e| {
+            crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e)
+        })?;
         legacy::read_ruleset(&mut sock, family, &names)
     })();
     let (nft_rs, names) = match nft_read {
@@ -234,5 +245,10 @@ pub fn detect(family: Family) -> BackendReport {
         Err(e) => (Err(e.to_string()), Vec::new()),
     };
     let legacy_rs = legacy_read.map_err(|e| e.to_string());
-    classify(family, nft_rs.as_ref().map_err(Clone::clone), legacy_rs.as_ref().map_err(Clone::clone), &names)
+    classify(
+        family,
+        nft_rs.as_ref().map_err(Clone::clone),
+        legacy_rs.as_ref().map_err(Clone::clone),
+        &names,
+    )
 }

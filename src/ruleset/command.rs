@@ -309,9 +309,11 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             }
             _ if name.starts_with("--") => {
                 let opt = &name[2..];
-                // The first loaded extension that takes the option; else the
+                // The last loaded extension that takes the option; else the
                 // protocol's own match, loaded implicitly (`-p tcp --dport`).
-                let mut at = loaded.iter().position(|l| l.takes(opt).is_some());
+                // As in iptables, the extension loaded last takes precedence
+                // (its options are merged in front of the older ones).
+                let mut at = loaded.iter().rposition(|l| l.takes(opt).is_some());
                 if at.is_none() && !proto_loaded && spec.proto != 0 {
                     proto_loaded = true;
                     if let Some(pname) = proto_match_name(spec.proto, family) {
@@ -319,7 +321,7 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
                             if !loaded.iter().any(|l| matches!(l, Loaded::Match(x, _) if x.kernel_name() == m.kernel_name())) {
                                 loaded.push(Loaded::Match(m, Vec::new()));
                             }
-                            at = loaded.iter().position(|l| l.takes(opt).is_some());
+                            at = loaded.iter().rposition(|l| l.takes(opt).is_some());
                         }
                     }
                 }
