@@ -13,3 +13,4 @@ pub mod xt;
 /// Version and commit, from build.rs.
 pub const VERSION: &str = env!("NFDOCTOR_VERSION");
 pub mod docker;
+pub mod doctor;

@@ -1,5 +1,6 @@
 //! Command-line interface: argument parsing and one file per subcommand.
 
+mod check;
 mod env;
 mod modules;
 mod output;
@@ -23,6 +24,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Diagnose Docker's netfilter setup and say how to fix each problem.
+    Check(check::CheckArgs),
     /// Print the kernel's rules exactly as iptables-save would.
     Save(save::SaveArgs),
     /// Load rules in iptables-save format, as iptables-restore would.
@@ -54,6 +57,7 @@ pub fn main() -> i32 {
         }
     }
     match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::Save(args) => save::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::Env(args) => env::run(&args),

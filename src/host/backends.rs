@@ -220,8 +220,16 @@ pub fn classify(
     }
 }
 
-/// Reads both back ends of `family` and classifies them.
-pub fn detect(family: Family) -> BackendReport {
+/// Both back ends' iptables tables of `family`, and nf_tables' table names.
+#[derive(Debug, Clone)]
+pub struct BothRead {
+    pub nft: Result<Ruleset, String>,
+    pub legacy: Result<Ruleset, String>,
+    pub nft_table_names: Vec<String>,
+}
+
+/// Reads both back ends of `family`.
+pub fn read_both(family: Family) -> BothRead {
     let nft_read = nft::NftReader::open(family).and_then(|mut r| {
         let names = r.tables()?;
         let rs = nft::read::read_ruleset_with(&mut r, None)?;
@@ -240,15 +248,29 @@ pub fn detect(family: Family) -> BackendReport {
         })?;
         legacy::read_ruleset(&mut sock, family, &names)
     })();
-    let (nft_rs, names) = match nft_read {
+    let (nft, nft_table_names) = match nft_read {
         Ok((rs, names)) => (Ok(rs), names),
         Err(e) => (Err(e.to_string()), Vec::new()),
     };
-    let legacy_rs = legacy_read.map_err(|e| e.to_string());
-    classify(
-        family,
-        nft_rs.as_ref().map_err(Clone::clone),
-        legacy_rs.as_ref().map_err(Clone::clone),
-        &names,
-    )
+    BothRead {
+        nft,
+        legacy: legacy_read.map_err(|e| e.to_string()),
+        nft_table_names,
+    }
+}
+
+impl BothRead {
+    pub fn classify(&self, family: Family) -> BackendReport {
+        classify(
+            family,
+            self.nft.as_ref().map_err(Clone::clone),
+            self.legacy.as_ref().map_err(Clone::clone),
+            &self.nft_table_names,
+        )
+    }
+}
+
+/// Reads both back ends of `family` and classifies them.
+pub fn detect(family: Family) -> BackendReport {
+    read_both(family).classify(family)
 }

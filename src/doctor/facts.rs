@@ -1,0 +1,78 @@
+//! Everything `check` looks at, gathered once: host probes, module states,
+//! both back ends' rules for both families, and the Docker daemon's view of
+//! its networks and containers. The checks are pure functions of this.
+
+use crate::backend::Backend;
+use crate::docker::{DockerState, Network};
+use crate::host::backends::BackendReport;
+use crate::host::report::ModulesReport;
+use crate::host::EnvReport;
+use crate::ruleset::Ruleset;
+use crate::Family;
+
+/// One back end's rules for one family, or why they could not be read.
+#[derive(Debug, Clone)]
+pub struct ReadRuleset {
+    pub backend: Backend,
+    pub family: Family,
+    pub result: Result<Ruleset, String>,
+}
+
+/// Why the Docker daemon could not be asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerUnreachable {
+    /// Stable finding id (`docker-socket-missing`, `docker-permission-denied`, …).
+    pub id: &'static str,
+    pub message: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub env: EnvReport,
+    pub modules: ModulesReport,
+    /// One per family.
+    pub backends: Vec<BackendReport>,
+    pub rulesets: Vec<ReadRuleset>,
+    pub docker: Result<DockerState, DockerUnreachable>,
+}
+
+impl Facts {
+    /// Whether the Engine API answered; `None` if it was not asked.
+    pub fn docker_api_ok(&self) -> Option<bool> {
+        Some(self.docker.is_ok())
+    }
+
+    /// Docker is (or was) here: its API answers, a dockerd runs, or its
+    /// chains exist in some back end.
+    pub fn docker_present(&self) -> bool {
+        self.docker.is_ok()
+            || !self.env.dockerd.processes.is_empty()
+            || self.backends.iter().any(|b| b.docker_backend.is_some())
+    }
+
+    pub fn docker_networks(&self) -> &[Network] {
+        match &self.docker {
+            Ok(s) => &s.networks,
+            Err(_) => &[],
+        }
+    }
+
+    /// Docker writes IPv6 rules (ip6tables on and some network has IPv6).
+    pub fn uses_ipv6(&self) -> bool {
+        match &self.docker {
+            Ok(s) => s.options.ip6tables && s.networks.iter().any(|n| n.ipv6.is_some()),
+            Err(_) => false,
+        }
+    }
+
+    pub fn ruleset(&self, backend: Backend, family: Family) -> Option<&ReadRuleset> {
+        self.rulesets
+            .iter()
+            .find(|r| r.backend == backend && r.family == family)
+    }
+
+    pub fn backend_report(&self, family: Family) -> Option<&BackendReport> {
+        self.backends.iter().find(|b| b.family == family)
+    }
+}
