@@ -17,6 +17,7 @@ pub mod root;
 pub mod rootless;
 pub mod sysctl;
 pub mod ufw;
+pub mod userns;
 pub mod wsl;
 
 pub use netns::{enter_netns, not_enough_privilege, NetnsTarget};
