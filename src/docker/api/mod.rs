@@ -1,0 +1,10 @@
+//! The Docker Engine API over the daemon's unix socket: our own small
+//! HTTP/1.1 client ([`http`]) and the API version to speak ([`version`]).
+
+pub mod error;
+pub mod http;
+pub mod version;
+
+pub use error::{ApiError, HostSource, Phase};
+pub use http::{Client, ClientOptions, Connector, Response, Stream, UnixConnector};
+pub use version::{ApiVersion, NEWEST_KNOWN, OLDEST_SUPPORTED};
