@@ -1,6 +1,7 @@
 //! Docker: what a daemon is (version, options, networks, containers), what
 //! rules it must have, and how to ask it (the Engine API).
 
+pub mod api;
 pub mod model;
 
 pub use model::{

@@ -1,0 +1,187 @@
+//! The Docker Engine API over the daemon's unix socket: our own small
+//! HTTP/1.1 client ([`http`]), socket discovery ([`discover`]), and the
+//! [`Snapshot`] of a daemon (facts, [`DockerState`](crate::docker::DockerState),
+//! containers) built from its answers.
+//!
+//! ```no_run
+//! use nfdoctor::docker::api::{self, ClientOptions};
+//! let (discovery, snapshot) = api::snapshot(None, ClientOptions::default())?;
+//! for e in &snapshot.state.endpoints {
+//!     println!("{} on {}: {:?}", e.container_name, e.network, e.ipv4);
+//! }
+//! # Ok::<(), api::ApiError>(())
+//! ```
+//!
+//! Requests, in order: `GET /version` (unversioned: every daemon serves
+//! it), then in the negotiated version ([`version`]): `/info`, `/networks`,
+//! `/containers/json`, `/containers/{id}/json` for each running container
+//! (start time, port bindings, links), and `/networks/{id}` for each bridge
+//! network the list gave without its endpoints (addresses as fallback).
+//!
+//! What the API cannot tell about the daemon's options is explicit in
+//! [`OptionFacts`] (see [`facts`]).
+
+pub mod discover;
+pub mod error;
+pub mod facts;
+pub mod http;
+pub mod state;
+pub mod time;
+pub mod version;
+pub mod wire;
+
+pub use discover::{discover, Discovery, DiscoveryEnv, DEFAULT_SOCKET};
+pub use error::{ApiError, HostSource, Phase};
+pub use facts::{ApiFacts, Component, OptionFacts};
+pub use http::{Client, ClientOptions, Connector, Response, Stream, UnixConnector};
+pub use state::{ContainerInfo, LinkInfo, PublishedPort, RequestedPort, Responses, Snapshot};
+pub use version::{ApiVersion, NEWEST_KNOWN, OLDEST_SUPPORTED};
+
+use crate::host::HostRoot;
+use http::{decode_json, encode_segment};
+use wire::{ContainerSummary, NetworkResource, VersionResponse};
+
+/// The bodies of every answer, as received: for fixtures and debugging.
+/// [`decode`](Self::decode) gives what [`Snapshot::build`] needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawResponses {
+    /// `GET /version`.
+    pub version: Vec<u8>,
+    pub info: Vec<u8>,
+    pub networks: Vec<u8>,
+    /// `(network id, GET /networks/{id})`.
+    pub network_details: Vec<(String, Vec<u8>)>,
+    pub containers: Vec<u8>,
+    /// `(container id, GET /containers/{id}/json)`.
+    pub inspects: Vec<(String, Vec<u8>)>,
+    pub spoken_api_version: Option<ApiVersion>,
+    pub notes: Vec<String>,
+}
+
+impl RawResponses {
+    pub fn decode(&self) -> Result<Responses, ApiError> {
+        let p = self
+            .spoken_api_version
+            .map(ApiVersion::prefix)
+            .unwrap_or_default();
+        Ok(Responses {
+            version: decode_json("/version", &self.version)?,
+            info: decode_json(&format!("{p}/info"), &self.info)?,
+            networks: decode_json(&format!("{p}/networks"), &self.networks)?,
+            network_details: self
+                .network_details
+                .iter()
+                .map(|(id, body)| decode_json(&format!("{p}/networks/{id}"), body))
+                .collect::<Result<_, _>>()?,
+            containers: decode_json(&format!("{p}/containers/json"), &self.containers)?,
+            inspects: self
+                .inspects
+                .iter()
+                .map(|(id, body)| decode_json(&format!("{p}/containers/{id}/json"), body))
+                .collect::<Result<_, _>>()?,
+            spoken_api_version: self.spoken_api_version,
+            notes: self.notes.clone(),
+        })
+    }
+}
+
+/// `GET /version`, then sets the client's API prefix to the version to
+/// speak. Returns the answer's body and the version chosen (`None`: the
+/// daemon gave no readable `ApiVersion`, unversioned paths are used).
+pub fn negotiate(client: &mut Client) -> Result<(Vec<u8>, Option<ApiVersion>), ApiError> {
+    client.set_api_prefix("");
+    let body = client.get("/version")?.body;
+    let v: VersionResponse = decode_json("/version", &body)?;
+    let spoken = match ApiVersion::parse(&v.api_version) {
+        Some(server) => {
+            let min = ApiVersion::parse(&v.min_api_version);
+            let chosen = version::negotiate(server, min).ok_or_else(|| ApiError::ApiTooOld {
+                api_version: server,
+                minimum: OLDEST_SUPPORTED,
+                server_version: Some(v.version.clone()).filter(|s| !s.is_empty()),
+            })?;
+            client.set_api_prefix(chosen.prefix());
+            Some(chosen)
+        }
+        None => None,
+    };
+    Ok((body, spoken))
+}
+
+fn is_gone(e: &ApiError) -> bool {
+    matches!(e, ApiError::Http { status: 404, .. })
+}
+
+/// Asks the daemon everything a [`Snapshot`] needs.
+pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
+    let (version, spoken) = negotiate(client)?;
+    let mut raw = RawResponses {
+        version,
+        spoken_api_version: spoken,
+        ..RawResponses::default()
+    };
+    if spoken.is_none() {
+        raw.notes
+            .push("the daemon gave no readable ApiVersion: unversioned requests were used".into());
+    }
+    raw.info = client.get("/info")?.body;
+    raw.networks = client.get("/networks")?.body;
+    let networks: Vec<NetworkResource> =
+        decode_json(&format!("{}/networks", client.api_prefix()), &raw.networks)?;
+    raw.containers = client.get("/containers/json")?.body;
+    let containers: Vec<ContainerSummary> = decode_json(
+        &format!("{}/containers/json", client.api_prefix()),
+        &raw.containers,
+    )?;
+    for c in &containers {
+        match client.get(&format!("/containers/{}/json", encode_segment(&c.id))) {
+            Ok(r) => raw.inspects.push((c.id.clone(), r.body)),
+            Err(e) if is_gone(&e) => raw.notes.push(format!(
+                "container {} was removed while being read, skipped",
+                c.names.first().map(String::as_str).unwrap_or(&c.id)
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    for n in networks
+        .iter()
+        .filter(|n| n.driver == "bridge" && n.containers.is_empty())
+    {
+        match client.get(&format!("/networks/{}", encode_segment(&n.id))) {
+            Ok(r) => raw.network_details.push((n.id.clone(), r.body)),
+            Err(e) if is_gone(&e) => raw.notes.push(format!(
+                "network {} was removed while being read, skipped",
+                n.name
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(raw)
+}
+
+/// Reads a [`Snapshot`] of the daemon behind `client`.
+pub fn fetch_snapshot(client: &mut Client) -> Result<Snapshot, ApiError> {
+    let raw = fetch_raw(client)?;
+    let mut snapshot = Snapshot::build(&raw.decode()?);
+    snapshot.socket = client.socket().to_path_buf();
+    Ok(snapshot)
+}
+
+/// Discovers the socket on this host (`docker_host`: `--docker-host`), and
+/// reads a [`Snapshot`]. Connection errors are made precise with what
+/// discovery saw (a rootless daemon's socket instead of the system one).
+pub fn snapshot(
+    docker_host: Option<&str>,
+    options: ClientOptions,
+) -> Result<(Discovery, Snapshot), ApiError> {
+    let discovery = discover(
+        &HostRoot::live(),
+        docker_host,
+        &DiscoveryEnv::from_process(),
+    )?;
+    let mut client = Client::unix(&discovery.socket, options);
+    match fetch_snapshot(&mut client) {
+        Ok(s) => Ok((discovery, s)),
+        Err(e) => Err(discovery.explain(e)),
+    }
+}
