@@ -47,8 +47,17 @@ impl Facts {
     /// chains exist in some back end.
     pub fn docker_present(&self) -> bool {
         self.docker.is_ok()
-            || !self.env.dockerd.processes.is_empty()
+            || self.local_dockerd()
             || self.backends.iter().any(|b| b.docker_backend.is_some())
+    }
+
+    /// A dockerd runs in the network namespace nfdoctor looks at.
+    pub fn local_dockerd(&self) -> bool {
+        self.env
+            .dockerd
+            .processes
+            .iter()
+            .any(|p| p.same_netns != Some(false))
     }
 
     pub fn docker_networks(&self) -> &[Network] {

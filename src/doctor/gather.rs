@@ -2,9 +2,11 @@
 
 use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
+use crate::docker::api;
 use crate::docker::DockerState;
 use crate::host::backends::read_both;
-use crate::host::{collect_env, collect_modules, EnvOptions, HostRoot};
+use crate::host::dockerd::Source;
+use crate::host::{collect_env, collect_modules, EnvOptions, EnvReport, HostRoot};
 use crate::Family;
 
 #[derive(Debug, Clone, Default)]
@@ -33,7 +35,7 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             result: both.legacy,
         });
     }
-    let docker = query_docker(opts.docker_host.as_deref());
+    let docker = query_docker(opts.docker_host.as_deref(), &env);
     Facts {
         env,
         modules,
@@ -43,11 +45,53 @@ pub fn gather(opts: &GatherOptions) -> Facts {
     }
 }
 
-/// The daemon's networks and containers, from the Engine API.
-fn query_docker(_host: Option<&str>) -> Result<DockerState, DockerUnreachable> {
-    Err(DockerUnreachable {
-        id: "docker-api-unavailable",
-        message: "the Engine API client is not wired yet".into(),
-        fix: None,
-    })
+/// The daemon's networks and containers, from the Engine API, with the
+/// options the API does not tell taken from dockerd's command line and
+/// daemon.json.
+fn query_docker(host: Option<&str>, env: &EnvReport) -> Result<DockerState, DockerUnreachable> {
+    match api::snapshot(host, api::ClientOptions::default()) {
+        Ok((_, snapshot)) => {
+            let mut state = snapshot.state;
+            merge_daemon_settings(&mut state, env);
+            Ok(state)
+        }
+        Err(e) => Err(DockerUnreachable {
+            id: e.code(),
+            message: e.to_string(),
+            fix: None,
+        }),
+    }
+}
+
+/// Fills the options the Engine API cannot tell from the daemon nfdoctor
+/// sees (its command line, daemon.json), and version-aware defaults
+/// (`--ip6tables` is on by default from Docker 27).
+pub fn merge_daemon_settings(state: &mut DockerState, env: &EnvReport) {
+    let view = env
+        .dockerd
+        .processes
+        .iter()
+        .position(|p| p.same_netns != Some(false))
+        .and_then(|i| env.dockerd.daemons.get(i))
+        .or_else(|| env.dockerd.daemons.first());
+    let setting = |name: &str| {
+        view.and_then(|v| v.settings.iter().find(|s| s.name == name))
+            .filter(|s| s.source != Source::Default)
+            .map(|s| s.value.as_str())
+    };
+    let flag = |name: &str| setting(name).map(|v| v != "false");
+    let o = &mut state.options;
+    if let Some(v) = flag("iptables") {
+        o.iptables = v;
+    }
+    o.ip6tables = flag("ip6tables").unwrap_or_else(|| state.version.is_some_and(|v| v.major >= 27));
+    if let Some(v) = flag("userland-proxy") {
+        o.userland_proxy = v;
+    }
+    if let Some(v) = flag("ip-forward") {
+        o.ip_forward = v;
+    }
+    if let Some(v) = setting("firewall-backend") {
+        o.firewall_backend = v.to_string();
+    }
 }

@@ -56,7 +56,19 @@ pub fn daemon(facts: &Facts, out: &mut Vec<Finding>) {
             );
         }
     }
-    if d.processes.is_empty() && facts.docker_api_ok() == Some(false) {
+    if let Err(u) = &facts.docker {
+        let mut f = Finding::new(
+            u.id,
+            Severity::Warning,
+            "the Docker daemon's API could not be asked: per-container rules are checked only as far as the rules themselves show",
+        )
+        .evidence(u.message.clone());
+        if let Some(fix) = &u.fix {
+            f = f.fix(fix.clone());
+        }
+        out.push(f);
+    }
+    if !facts.local_dockerd() && facts.docker_api_ok() == Some(false) {
         out.push(
             Finding::new(
                 "dockerd-not-running",
