@@ -56,35 +56,30 @@ pub fn daemon(facts: &Facts, out: &mut Vec<Finding>) {
             );
         }
     }
-    if let Err(u) = &facts.docker {
-        let mut f = Finding::new(
-            u.id,
-            Severity::Warning,
-            "the Docker daemon's API could not be asked: per-container rules are checked only as far as the rules themselves show",
-        )
-        .evidence(u.message.clone());
-        if let Some(fix) = &u.fix {
-            f = f.fix(fix.clone());
-        }
-        out.push(f);
-    }
-    if !facts.local_dockerd() && facts.docker_api_ok() == Some(false) {
-        out.push(
+    match &facts.docker {
+        Err(u) if !facts.local_dockerd() => out.push(
             Finding::new(
                 "dockerd-not-running",
                 Severity::Warning,
-                "no dockerd process runs in this host",
+                "no Docker daemon runs here (no dockerd in this network namespace, and its API does not answer)",
             )
-            .evidence("no process named dockerd in /proc")
-            .fix("sudo systemctl start docker"),
-        );
-    }
-}
-
-/// IP forwarding (Docker needs it for containers to reach out).
-pub fn forwarding(facts: &Facts, out: &mut Vec<Finding>) {
-    if !facts.docker_present() {
-        return;
+            .evidence("no dockerd process in /proc shares this network namespace")
+            .evidence(u.message.clone())
+            .fix("sudo systemctl start docker (or point --docker-host at the daemon's socket)"),
+        ),
+        Err(u) => {
+            let mut f = Finding::new(
+                u.id,
+                Severity::Warning,
+                "the Docker daemon's API could not be asked: per-container rules are checked only as far as the rules themselves show",
+            )
+            .evidence(u.message.clone());
+            if let Some(fix) = &u.fix {
+                f = f.fix(fix.clone());
+            }
+            out.push(f);
+        }
+        Ok(_) => {}
     }
     let ip_forward_wanted = facts
         .env
