@@ -81,6 +81,13 @@ pub fn daemon(facts: &Facts, out: &mut Vec<Finding>) {
         }
         Ok(_) => {}
     }
+}
+
+/// IP forwarding (Docker needs it for containers to reach out).
+pub fn forwarding(facts: &Facts, out: &mut Vec<Finding>) {
+    if !facts.docker_present() {
+        return;
+    }
     let ip_forward_wanted = facts
         .env
         .dockerd
