@@ -1,0 +1,445 @@
+//! Writing a legacy table (netfilter-abi.md A.5): under the xtables lock,
+//! re-read the table and check it is still the one the change was planned
+//! on, replace it whole with `SO_SET_REPLACE`, then give the entries their
+//! counters back with `SO_SET_ADD_COUNTERS`, the way libiptc's `TC_COMMIT`
+//! does.
+
+use super::blob::{decode_table, entry_header_len, Hooks};
+use super::encode::{encode_table, EncodeError, EntryKind};
+use super::lock::{LockWait, XtLock};
+use super::sockopt::XtKernel;
+use crate::backend::{Backend, BackendError};
+use crate::ruleset::{Counters, Rule, Table};
+use crate::Family;
+use nfdoctor_sys::ip_tables::{ipt_entry, ipt_getinfo};
+use nfdoctor_sys::x_tables::xt_counters;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What happens to counters over a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CounterMode {
+    /// Like libiptc: rules that survive (same handle, same spec, counters
+    /// untouched in the model) and unchanged policies keep the kernel's
+    /// counters, including what they counted since the table was read;
+    /// everything else starts from the model's counters (zero for new
+    /// rules, or what `restore --counters` / `-c` gave).
+    #[default]
+    Keep,
+    /// Every entry starts from zero (no `SO_SET_ADD_COUNTERS`).
+    Zero,
+}
+
+/// Who takes the xtables lock.
+#[derive(Debug, Clone)]
+pub enum Locking<'a> {
+    /// The caller holds it, e.g. across the tables of one restore.
+    Held(&'a XtLock),
+    /// Take it for this write only, at `path` (default
+    /// [`XtLock::default_path`]), waiting as `wait` says.
+    Take {
+        path: Option<PathBuf>,
+        wait: LockWait,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct WriteOptions<'a> {
+    pub lock: Locking<'a>,
+    pub counters: CounterMode,
+}
+
+impl<'a> WriteOptions<'a> {
+    /// Under a lock the caller holds.
+    pub fn with_lock(lock: &'a XtLock) -> Self {
+        WriteOptions {
+            lock: Locking::Held(lock),
+            counters: CounterMode::Keep,
+        }
+    }
+
+    /// Taking the lock at the default path for this write.
+    pub fn take_lock(wait: LockWait) -> Self {
+        WriteOptions {
+            lock: Locking::Take { path: None, wait },
+            counters: CounterMode::Keep,
+        }
+    }
+}
+
+/// What a write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteReport {
+    pub family: Family,
+    pub table: String,
+    /// False when `after` equalled the kernel's table: nothing was sent.
+    pub replaced: bool,
+    pub entries_before: u32,
+    pub entries_after: u32,
+    pub bytes_before: u32,
+    pub bytes_after: u32,
+    /// Rules of `before` that are in `after` and kept their counters.
+    pub rules_kept: usize,
+    /// Rules of `after` that are new (or changed).
+    pub rules_added: usize,
+    /// Rules of `before` that are gone (or changed).
+    pub rules_removed: usize,
+    /// How long we waited for the lock (zero when the caller held it).
+    pub lock_waited: Duration,
+    /// `SO_SET_ADD_COUNTERS` failed after the new table was in place: the
+    /// rules are written, only their counters were lost.
+    pub counters_error: Option<String>,
+}
+
+/// Replaces table `after.name` with `after`, provided the kernel's table
+/// still is `before` (the table as read, which `after` was planned from).
+///
+/// Under the lock: re-reads the table; if it differs from `before`
+/// (another writer got there first), returns [`BackendError::Conflict`]
+/// and writes nothing, so the caller re-reads, re-plans and retries. A
+/// replace that the kernel answers with `EAGAIN` (its entry count changed
+/// under us, i.e. a writer that ignores the lock) is a conflict too.
+pub fn write_table<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    before: &Table,
+    after: &Table,
+    options: &WriteOptions<'_>,
+) -> Result<WriteReport, BackendError> {
+    let name = after.name.as_str();
+    if before.name != after.name {
+        return Err(BackendError::Malformed(format!(
+            "legacy: can't write table {} over table {}",
+            after.name, before.name
+        )));
+    }
+    let taken;
+    let lock_waited = match &options.lock {
+        Locking::Held(_) => Duration::ZERO,
+        Locking::Take { path, wait } => {
+            let path = path.clone().unwrap_or_else(XtLock::default_path);
+            taken = XtLock::acquire_at(path, *wait)?;
+            taken.waited()
+        }
+    };
+
+    let (info, blob) = read_raw(kernel, family, name)?;
+    let hooks = Hooks {
+        valid_hooks: info.valid_hooks,
+        hook_entry: info.hook_entry,
+        underflow: info.underflow,
+    };
+    let current = decode_table(family, name, &hooks, &blob)?;
+    if let Some(detail) = difference(before, &current) {
+        return Err(conflict(family, name, detail));
+    }
+    let encoded = encode_table(family, after)?;
+    if encoded.valid_hooks != info.valid_hooks {
+        return Err(BackendError::Encode(EncodeError {
+            table: name.to_string(),
+            chain: None,
+            reason: format!(
+                "its built-in chains make hooks {:#04x}, the kernel's table has {:#04x}",
+                encoded.valid_hooks, info.valid_hooks
+            ),
+        }));
+    }
+    let mut report = WriteReport {
+        family,
+        table: name.to_string(),
+        replaced: false,
+        entries_before: info.num_entries,
+        entries_after: encoded.num_entries(),
+        bytes_before: info.size,
+        bytes_after: encoded.size(),
+        rules_kept: 0,
+        rules_added: 0,
+        rules_removed: 0,
+        lock_waited,
+        counters_error: None,
+    };
+    if same_chains(after, &current) {
+        report.rules_kept = current.chains.iter().map(|c| c.rules.len()).sum();
+        return Ok(report);
+    }
+
+    let header = encoded.replace_header(info.num_entries);
+    let old = match kernel.replace(&header, &encoded.blob) {
+        Ok(old) => old,
+        Err(e) if e.raw_os_error() == Some(libc::EAGAIN) => {
+            return Err(conflict(
+                family,
+                name,
+                format!(
+                    "the kernel no longer has {} entries (EAGAIN from SO_SET_REPLACE)",
+                    info.num_entries
+                ),
+            ))
+        }
+        Err(e) => return Err(replace_error(family, name, e)),
+    };
+    report.replaced = true;
+
+    // Counters, as libiptc maps them: survivors get what the replace handed
+    // back for their old entry, the rest what the model says.
+    let before_rules = rules_by_handle(before, info.num_entries as usize);
+    let policy_index = policy_indexes(family, &blob, &hooks);
+    let mut carried = vec![false; before_rules.len()];
+    let mut counters = vec![xt_counters::default(); encoded.entries.len()];
+    let mut rules_after = 0;
+    for (slot, entry) in counters.iter_mut().zip(&encoded.entries) {
+        let value = match entry.kind {
+            EntryKind::Rule {
+                chain,
+                rule,
+                handle,
+            } => {
+                rules_after += 1;
+                let r = &after.chains[chain].rules[rule];
+                let survivor = handle.and_then(|h| usize::try_from(h).ok()).filter(|&h| {
+                    h < carried.len()
+                        && !carried[h]
+                        && before_rules[h]
+                            .is_some_and(|b| b.same_spec(r) && b.counters == r.counters)
+                });
+                match survivor {
+                    Some(h) => {
+                        carried[h] = true;
+                        report.rules_kept += 1;
+                        old.get(h).copied().unwrap_or_default()
+                    }
+                    None => to_xt(r.counters),
+                }
+            }
+            EntryKind::Policy { hook } => {
+                let was = before
+                    .chains
+                    .iter()
+                    .find(|c| c.base.as_ref().is_some_and(|b| b.hook == hook));
+                let idx = policy_index[hook as usize];
+                match (was, idx) {
+                    (Some(c), Some(i)) if c.counters == entry.counters => {
+                        old.get(i).copied().unwrap_or_default()
+                    }
+                    _ => to_xt(entry.counters),
+                }
+            }
+            EntryKind::ChainHead | EntryKind::ChainFooter | EntryKind::End => {
+                xt_counters::default()
+            }
+        };
+        *slot = value;
+    }
+    report.rules_added = rules_after - report.rules_kept;
+    report.rules_removed = before_rules.iter().flatten().count() - report.rules_kept;
+    if options.counters == CounterMode::Keep && counters.iter().any(|c| c.pcnt != 0 || c.bcnt != 0)
+    {
+        // The kernel zeroed every counter on replace; this adds ours.
+        if let Err(e) = kernel.add_counters(name, &counters) {
+            report.counters_error = Some(format!(
+                "SO_SET_ADD_COUNTERS of table {name}: {e} (the new table is in place with zeroed counters)"
+            ));
+        }
+    }
+    Ok(report)
+}
+
+/// Reads the table under the lock (`before`), lets `plan` compute the new
+/// table from it, and writes that. A [`BackendError::Conflict`] (only
+/// possible when another writer ignores the lock) re-reads and re-plans,
+/// up to `attempts` times in all.
+pub fn update_table<K, E, F>(
+    kernel: &mut K,
+    family: Family,
+    name: &str,
+    options: &WriteOptions<'_>,
+    attempts: usize,
+    mut plan: F,
+) -> Result<WriteReport, E>
+where
+    K: XtKernel,
+    E: From<BackendError>,
+    F: FnMut(&Table) -> Result<Table, E>,
+{
+    let taken;
+    let held = match &options.lock {
+        Locking::Held(l) => *l,
+        Locking::Take { path, wait } => {
+            let path = path.clone().unwrap_or_else(XtLock::default_path);
+            taken = XtLock::acquire_at(path, *wait).map_err(BackendError::from)?;
+            &taken
+        }
+    };
+    let inner = WriteOptions {
+        lock: Locking::Held(held),
+        counters: options.counters,
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let before = super::read::read_table(kernel, family, name)?;
+        let after = plan(&before)?;
+        match write_table(kernel, family, &before, &after, &inner) {
+            Err(e) if e.is_conflict() && attempt < attempts.max(1) => continue,
+            Ok(mut r) => {
+                r.lock_waited = held.waited();
+                return Ok(r);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn to_xt(c: Counters) -> xt_counters {
+    xt_counters {
+        pcnt: c.packets,
+        bcnt: c.bytes,
+    }
+}
+
+fn conflict(family: Family, table: &str, detail: String) -> BackendError {
+    BackendError::Conflict {
+        backend: Backend::Legacy,
+        family,
+        table: table.to_string(),
+        detail,
+    }
+}
+
+/// GET_INFO + GET_ENTRIES, again while the table changes in between.
+fn read_raw<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    name: &str,
+) -> Result<(ipt_getinfo, Vec<u8>), BackendError> {
+    let mut attempts = 0;
+    loop {
+        attempts += 1;
+        let info = kernel
+            .get_info(name)
+            .map_err(|e| BackendError::legacy_io(family, format!("GET_INFO of table {name}"), e))?;
+        match kernel.get_entries(name, info.size) {
+            Ok(blob) => return Ok((info, blob)),
+            Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 10 => continue,
+            Err(e) => {
+                return Err(BackendError::legacy_io(
+                    family,
+                    format!("GET_ENTRIES of table {name}"),
+                    e,
+                ))
+            }
+        }
+    }
+}
+
+/// Explains a refused `SO_SET_REPLACE`.
+fn replace_error(family: Family, table: &str, e: std::io::Error) -> BackendError {
+    let hint = match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOPROTOOPT) => {
+            return BackendError::legacy_io(family, format!("SO_SET_REPLACE of table {table}"), e)
+        }
+        Some(libc::EINVAL) => "an entry is invalid for this kernel: an extension's payload size or options, a match without the protocol it needs (tcp without -p tcp), a target outside the table or chain it is valid in (DNAT outside nat), or a bad verdict or offset; the kernel log (dmesg) usually names the extension",
+        Some(libc::ENOENT) => "a match or target is unknown to this kernel (its module is missing or can't be loaded)",
+        Some(libc::EPROTOTYPE) => "a match or target revision is not supported by this kernel",
+        Some(libc::ELOOP) => "the jumps between chains form a loop",
+        Some(libc::ENOMEM) | Some(libc::E2BIG) => "the table is too large for the kernel",
+        _ => "see the kernel log (dmesg)",
+    };
+    BackendError::Refused {
+        backend: Backend::Legacy,
+        family,
+        table: table.to_string(),
+        hint: hint.to_string(),
+        source: e,
+    }
+}
+
+/// Where `current` differs from `before`, ignoring counters (traffic moves
+/// them); `None` when it does not.
+fn difference(before: &Table, current: &Table) -> Option<String> {
+    for c in &current.chains {
+        let Some(b) = before.chain(&c.name) else {
+            return Some(format!("chain {} was created", c.name));
+        };
+        if b.base.as_ref().map(|x| (x.hook, x.policy))
+            != c.base.as_ref().map(|x| (x.hook, x.policy))
+        {
+            return Some(format!("chain {}: the policy changed", c.name));
+        }
+        if b.rules.len() != c.rules.len() {
+            return Some(format!(
+                "chain {} has {} rules, not {}",
+                c.name,
+                c.rules.len(),
+                b.rules.len()
+            ));
+        }
+        if let Some(i) = b
+            .rules
+            .iter()
+            .zip(&c.rules)
+            .position(|(x, y)| !x.same_spec(y) || x.handle != y.handle)
+        {
+            return Some(format!("chain {}: rule {} changed", c.name, i + 1));
+        }
+    }
+    if let Some(b) = before
+        .chains
+        .iter()
+        .find(|b| current.chain(&b.name).is_none())
+    {
+        return Some(format!("chain {} was deleted", b.name));
+    }
+    None
+}
+
+/// Same chains, rules, handles, policies and counters.
+fn same_chains(a: &Table, b: &Table) -> bool {
+    a.chains.len() == b.chains.len()
+        && a.chains.iter().all(|x| {
+            b.chain(&x.name).is_some_and(|y| {
+                x.base.as_ref().map(|z| (z.hook, z.policy))
+                    == y.base.as_ref().map(|z| (z.hook, z.policy))
+                    && x.counters == y.counters
+                    && x.rules == y.rules
+            })
+        })
+}
+
+/// The rules of `table` by handle (entry index), for handles below `n`.
+fn rules_by_handle(table: &Table, n: usize) -> Vec<Option<&Rule>> {
+    let mut by = vec![None; n];
+    for r in table.chains.iter().flat_map(|c| &c.rules) {
+        if let Some(h) = r.handle.and_then(|h| usize::try_from(h).ok()) {
+            if h < n {
+                by[h] = Some(r);
+            }
+        }
+    }
+    by
+}
+
+/// For each valid hook, the index of its policy entry in the kernel's blob.
+fn policy_indexes(family: Family, blob: &[u8], hooks: &Hooks) -> [Option<usize>; 5] {
+    let mut out = [None; 5];
+    let next_at = match family {
+        Family::Ipv4 => std::mem::offset_of!(ipt_entry, next_offset),
+        Family::Ipv6 => std::mem::offset_of!(nfdoctor_sys::ip6_tables::ip6t_entry, next_offset),
+    };
+    let header = entry_header_len(family);
+    let (mut offset, mut index) = (0usize, 0usize);
+    while offset + header <= blob.len() {
+        for (h, slot) in out.iter_mut().enumerate() {
+            if hooks.is_valid(h) && hooks.underflow[h] as usize == offset {
+                *slot = Some(index);
+            }
+        }
+        let next = u16::from_ne_bytes([blob[offset + next_at], blob[offset + next_at + 1]]);
+        if next == 0 {
+            break;
+        }
+        offset += usize::from(next);
+        index += 1;
+    }
+    out
+}
