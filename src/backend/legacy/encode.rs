@@ -591,3 +591,366 @@ fn standard_target(verdict: i32) -> xt_standard_target {
         _pad: [0; 4],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::legacy::blob::{decode_table, Hooks};
+    use crate::ruleset::{AddrSel, BaseChain, IfaceSel, TableCompat};
+
+    fn builtin(name: &str, hook: u32, policy: Policy) -> Chain {
+        Chain {
+            name: name.into(),
+            base: Some(BaseChain {
+                hook,
+                policy,
+                priority: None,
+                chain_type: None,
+            }),
+            counters: Counters::default(),
+            rules: Vec::new(),
+        }
+    }
+
+    fn user(name: &str, rules: Vec<Rule>) -> Chain {
+        Chain {
+            name: name.into(),
+            base: None,
+            counters: Counters::default(),
+            rules,
+        }
+    }
+
+    fn table(name: &str) -> Table {
+        let chains = crate::ruleset::BUILTIN_CHAINS
+            .iter()
+            .filter(|(t, ..)| *t == name)
+            .map(|(_, c, h, _, _)| builtin(c, *h, Policy::Accept))
+            .collect();
+        Table {
+            name: name.into(),
+            chains,
+            compat: TableCompat::Compatible,
+        }
+    }
+
+    fn hooks_of(e: &EncodedTable) -> Hooks {
+        Hooks {
+            valid_hooks: e.valid_hooks,
+            hook_entry: e.hook_entry,
+            underflow: e.underflow,
+        }
+    }
+
+    fn u16_at(b: &[u8], at: usize) -> u16 {
+        u16::from_ne_bytes([b[at], b[at + 1]])
+    }
+
+    fn i32_at(b: &[u8], at: usize) -> i32 {
+        i32::from_ne_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+    }
+
+    #[test]
+    fn empty_tables_have_the_kernels_sizes() {
+        // netfilter-abi.md A.3: what GET_INFO reports in a fresh netns.
+        for (name, v4, v6) in [
+            ("filter", (4, 632), (4, 856)),
+            ("nat", (5, 784), (5, 1064)),
+            ("mangle", (6, 936), (6, 1272)),
+            ("raw", (3, 480), (3, 648)),
+            ("security", (4, 632), (4, 856)),
+        ] {
+            let t = table(name);
+            let e4 = encode_table(Family::Ipv4, &t).unwrap();
+            assert_eq!((e4.num_entries(), e4.size()), v4, "{name}");
+            assert_eq!(Some(e4.valid_hooks), table_valid_hooks(name));
+            let e6 = encode_table(Family::Ipv6, &t).unwrap();
+            assert_eq!((e6.num_entries(), e6.size()), v6, "{name}");
+        }
+        let e = encode_table(Family::Ipv4, &table("filter")).unwrap();
+        assert_eq!(e.hook_entry, [0, 0, 0x98, 0x130, 0]);
+        assert_eq!(e.underflow, [0, 0, 0x98, 0x130, 0]);
+        // The terminator: ERROR target, errorname "ERROR".
+        let end = &e.blob[0x1c8..];
+        assert_eq!(&end[112..114], &[64, 0]);
+        assert_eq!(&end[114..120], b"ERROR\0");
+        assert_eq!(&end[144..150], b"ERROR\0");
+    }
+
+    /// The annotated capture of netfilter-abi.md A.5: `iptables-legacy -A
+    /// FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j
+    /// ACCEPT` on an empty filter table.
+    #[test]
+    fn matches_the_annotated_capture() {
+        let mut t = table("filter");
+        let mut ct = vec![0u8; 168];
+        ct[146..152].copy_from_slice(&[1, 0, 0, 0, 6, 0]);
+        let spec = IpSpec {
+            out_iface: IfaceSel::parse("docker0", false).unwrap(),
+            ..IpSpec::default()
+        };
+        t.chain_mut("FORWARD").unwrap().rules.push(Rule::new(
+            spec,
+            vec![Extension::new("conntrack", 3, ct)],
+            Target::Accept,
+        ));
+        let e = encode_table(Family::Ipv4, &t).unwrap();
+        assert_eq!((e.num_entries(), e.size()), (5, 984));
+        assert_eq!(e.hook_entry, [0, 0, 0x98, 0x290, 0]);
+        assert_eq!(e.underflow, [0, 0, 0x1f8, 0x290, 0]);
+        let r = &e.blob[0x98..0x98 + 0x160];
+        assert_eq!(&r[0x20..0x28], b"docker0\0");
+        assert_eq!(&r[0x40..0x49], &[255, 255, 255, 255, 255, 255, 255, 255, 0]);
+        assert_eq!((u16_at(r, 0x58), u16_at(r, 0x5a)), (0x138, 0x160));
+        assert_eq!(u16_at(r, 0x70), 200);
+        assert_eq!(&r[0x72..0x7c], b"conntrack\0");
+        assert_eq!(r[0x8f], 3);
+        assert_eq!(&r[0x90 + 146..0x90 + 152], &[1, 0, 0, 0, 6, 0]);
+        assert_eq!(u16_at(r, 0x138), 40);
+        assert_eq!(&r[0x13a..0x158], &[0; 30]);
+        assert_eq!(i32_at(r, 0x158), -2);
+        assert_eq!(
+            e.entries.iter().map(|x| x.kind).collect::<Vec<_>>(),
+            vec![
+                EntryKind::Policy { hook: 1 },
+                EntryKind::Rule {
+                    chain: 1,
+                    rule: 0,
+                    handle: None
+                },
+                EntryKind::Policy { hook: 2 },
+                EntryKind::Policy { hook: 3 },
+                EntryKind::End,
+            ]
+        );
+    }
+
+    fn sample(family: Family) -> Table {
+        let mut t = table("filter");
+        let mut any = IpSpec::default();
+        any.proto = 6;
+        let mut src = IpSpec::default();
+        src.src = AddrSel {
+            addr: [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            mask: [255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            invert: true,
+        };
+        src.in_iface = IfaceSel::parse("eth+", true).unwrap();
+        src.proto = 17;
+        src.proto_invert = true;
+        if family == Family::Ipv4 {
+            src.fragment = true;
+        } else {
+            src.ipv6_tos = Some(0x10);
+        }
+        let tcp = Extension::new("tcp", 0, vec![0, 0, 255, 255, 80, 0, 80, 0, 0, 0, 0, 0]);
+        let mut rules_zzz = vec![
+            Rule::new(any, vec![tcp.clone()], Target::Goto("AAA".into())),
+            Rule::new(src, vec![], Target::Continue),
+            Rule::new(IpSpec::default(), vec![], Target::Return),
+        ];
+        rules_zzz[1].counters = Counters {
+            packets: 3,
+            bytes: 300,
+        };
+        t.chains.push(user("ZZZ", rules_zzz));
+        t.chains.push(user("AAA", vec![]));
+        t.chains.push(user(
+            "DOCKER-USER",
+            vec![Rule::new(
+                IpSpec::default(),
+                vec![],
+                Target::Ext(Extension::new("REJECT", 0, vec![3, 0, 0, 0])),
+            )],
+        ));
+        let fwd = t.chain_mut("FORWARD").unwrap();
+        fwd.base.as_mut().unwrap().policy = Policy::Drop;
+        fwd.counters = Counters {
+            packets: 7,
+            bytes: 700,
+        };
+        fwd.rules = vec![
+            Rule::new(
+                IpSpec::default(),
+                vec![],
+                Target::Jump("DOCKER-USER".into()),
+            ),
+            Rule::new(IpSpec::default(), vec![], Target::Jump("ZZZ".into())),
+            Rule::new(IpSpec::default(), vec![], Target::Queue),
+            Rule::new(IpSpec::default(), vec![], Target::Drop),
+        ];
+        t
+    }
+
+    #[test]
+    fn the_decoder_reads_back_what_we_write() {
+        for family in Family::ALL {
+            let t = sample(family);
+            let e = encode_table(family, &t).unwrap();
+            let back = decode_table(family, "filter", &hooks_of(&e), &e.blob).unwrap();
+            // The decoder numbers rules by entry index and sorts chains.
+            let mut expected = t.clone();
+            crate::ruleset::edit::sort_chains(&mut expected);
+            let handles: Vec<Option<u64>> = e.handles().collect();
+            let mut at = 0;
+            for c in &mut expected.chains {
+                if c.base.is_none() {
+                    at += 1; // head
+                }
+                for r in &mut c.rules {
+                    r.handle = Some(at as u64);
+                    at += 1;
+                    // Payloads come back padded to XT_ALIGN.
+                    for x in r.matches.iter_mut().chain(match &mut r.target {
+                        Target::Ext(x) => Some(x),
+                        _ => None,
+                    }) {
+                        x.data.resize(xt_align(x.data.len()), 0);
+                    }
+                }
+                at += 1; // policy or footer
+            }
+            assert_eq!(back, expected, "{family}");
+            assert!(handles.iter().all(Option::is_none));
+            // And the same bytes again from what was read.
+            let again = encode_table(family, &back).unwrap();
+            assert_eq!(again.blob, e.blob, "{family}");
+            assert_eq!(
+                again.handles().flatten().count(),
+                back.chains.iter().map(|c| c.rules.len()).sum::<usize>()
+            );
+        }
+    }
+
+    #[test]
+    fn layout_details() {
+        let t = sample(Family::Ipv4);
+        let e = encode_table(Family::Ipv4, &t).unwrap();
+        // User chains sorted: AAA, DOCKER-USER, ZZZ after the built-ins.
+        let heads: Vec<u32> = e
+            .entries
+            .iter()
+            .filter(|x| x.kind == EntryKind::ChainHead)
+            .map(|x| x.offset)
+            .collect();
+        let names: Vec<&[u8]> = heads
+            .iter()
+            .map(|&o| &e.blob[o as usize + 144..o as usize + 144 + 11])
+            .collect();
+        assert_eq!(
+            names,
+            [
+                &b"AAA\0\0\0\0\0\0\0\0"[..],
+                b"DOCKER-USER",
+                b"ZZZ\0\0\0\0\0\0\0\0"
+            ]
+        );
+        // FORWARD's first rule jumps to the entry after DOCKER-USER's head.
+        let fwd0 = e.hook_entry[2] as usize;
+        assert_eq!(i32_at(&e.blob, fwd0 + 112 + 32), (heads[1] + 176) as i32);
+        // The goto in ZZZ points after AAA's head (its footer) with IPT_F_GOTO.
+        let zzz0 = heads[2] as usize + 176;
+        assert_eq!(e.blob[zzz0 + 82], IPT_F_GOTO);
+        let to = u16_at(&e.blob, zzz0 + 88) as usize;
+        assert_eq!(i32_at(&e.blob, zzz0 + to + 32), (heads[0] + 176) as i32);
+        // A rule without a target continues to the next entry.
+        let zzz1 = zzz0 + u16_at(&e.blob, zzz0 + 90) as usize;
+        assert_eq!(
+            i32_at(&e.blob, zzz1 + 112 + 32),
+            (zzz1 + u16_at(&e.blob, zzz1 + 90) as usize) as i32
+        );
+        // Its flags and inversions, and the model's counters.
+        assert_eq!(e.blob[zzz1 + 82], IPT_F_FRAG);
+        assert_eq!(
+            e.blob[zzz1 + 83],
+            IPT_INV_SRCIP | IPT_INV_VIA_IN | IPT_INV_PROTO
+        );
+        assert_eq!(&e.blob[zzz1 + 96..zzz1 + 97], &[3]);
+        // The FORWARD policy: DROP, with its counters.
+        let p = e.underflow[2] as usize;
+        assert_eq!(i32_at(&e.blob, p + 112 + 32), -1);
+        assert_eq!(&e.blob[p + 96..p + 97], &[7]);
+        // The 12-byte tcp payload is padded to 16.
+        assert_eq!(u16_at(&e.blob, zzz0 + 112), 48);
+
+        let e6 = encode_table(Family::Ipv6, &sample(Family::Ipv6)).unwrap();
+        let heads6: Vec<usize> = e6
+            .entries
+            .iter()
+            .filter(|x| x.kind == EntryKind::ChainHead)
+            .map(|x| x.offset as usize)
+            .collect();
+        let z0 = heads6[2] + 232;
+        assert_eq!(e6.blob[z0 + 131], IP6T_F_PROTO | IP6T_F_GOTO);
+        let z1 = z0 + u16_at(&e6.blob, z0 + 142) as usize;
+        assert_eq!(e6.blob[z1 + 128], 17);
+        assert_eq!(e6.blob[z1 + 130], 0x10);
+        assert_eq!(e6.blob[z1 + 131], IP6T_F_PROTO | IP6T_F_TOS);
+    }
+
+    #[test]
+    fn refuses_what_the_blob_cannot_hold() {
+        let msg = |t: &Table, f: Family| encode_table(f, t).unwrap_err().to_string();
+        let mut t = table("nat");
+        t.chains.retain(|c| c.name != "INPUT");
+        assert!(msg(&t, Family::Ipv4).contains("missing built-in chains: [INPUT]"));
+
+        let mut t = table("filter");
+        t.chains[0].rules.push(Rule::new(
+            IpSpec::default(),
+            vec![],
+            Target::Jump("NOPE".into()),
+        ));
+        assert_eq!(
+            msg(&t, Family::Ipv4),
+            "table filter, chain INPUT: jump to NOPE, which is not a user chain here"
+        );
+
+        let mut t = table("filter");
+        t.chains[0].rules.push(Rule::new(
+            IpSpec::default(),
+            vec![],
+            Target::Jump("OUTPUT".into()),
+        ));
+        assert!(msg(&t, Family::Ipv4).contains("not a user chain"));
+
+        let mut t = table("filter");
+        t.chains.push(user("X", vec![]));
+        t.chains.push(user("X", vec![]));
+        assert!(msg(&t, Family::Ipv4).contains("defined twice"));
+
+        let mut t = table("filter");
+        t.chains.push(user("ERROR", vec![]));
+        assert!(msg(&t, Family::Ipv4).contains("invalid user chain name"));
+        let mut t = table("filter");
+        t.chains.push(user(&"A".repeat(30), vec![]));
+        assert!(msg(&t, Family::Ipv4).contains("invalid user chain name"));
+        let mut t = table("filter");
+        t.chains.push(user(&"A".repeat(29), vec![]));
+        assert!(encode_table(Family::Ipv4, &t).is_ok());
+
+        let mut t = table("filter");
+        let mut frag = IpSpec::default();
+        frag.fragment = true;
+        t.chains[0]
+            .rules
+            .push(Rule::new(frag, vec![], Target::Accept));
+        assert!(msg(&t, Family::Ipv6).contains("no fragment flag"));
+
+        let mut t = table("filter");
+        t.chains[0].rules.push(Rule::new(
+            IpSpec::default(),
+            vec![Extension::new("x".repeat(29), 0, vec![])],
+            Target::Accept,
+        ));
+        assert!(msg(&t, Family::Ipv4).contains("invalid match name"));
+
+        let mut t = table("filter");
+        t.chains[0].rules.push(Rule::new(
+            IpSpec::default(),
+            vec![Extension::new("comment", 0, vec![0; 70000])],
+            Target::Accept,
+        ));
+        assert!(msg(&t, Family::Ipv4).contains("too large"));
+    }
+}

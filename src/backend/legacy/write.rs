@@ -443,3 +443,387 @@ fn policy_indexes(family: Family, blob: &[u8], hooks: &Hooks) -> [Option<usize>;
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::legacy::blob::parse_entries;
+    use crate::backend::legacy::encode::EncodedTable;
+    use crate::ruleset::{BaseChain, Chain, IpSpec, Policy, TableCompat, Target};
+    use nfdoctor_sys::ip_tables::ipt_replace;
+    use std::io;
+
+    /// An in-memory x_tables kernel: one IPv4 table, with the kernel's
+    /// replace and counter rules (counters zeroed on replace, EAGAIN on a
+    /// stale `num_counters`, ADD_COUNTERS adds).
+    struct Fake {
+        info: ipt_getinfo,
+        blob: Vec<u8>,
+        /// Packets counted by entry `i` between our read and the replace.
+        traffic: Vec<(usize, u64)>,
+        /// Another writer replaces the table right before our replace.
+        intruder: bool,
+        refuse: Option<i32>,
+        replaces: usize,
+        add_counters_calls: usize,
+    }
+
+    impl Fake {
+        fn new(table: &Table) -> Fake {
+            let mut f = Fake {
+                info: <ipt_getinfo as nfdoctor_sys::Pod>::zeroed(),
+                blob: Vec::new(),
+                traffic: Vec::new(),
+                intruder: false,
+                refuse: None,
+                replaces: 0,
+                add_counters_calls: 0,
+            };
+            f.install(&encode_table(Family::Ipv4, table).unwrap());
+            f
+        }
+
+        fn install(&mut self, e: &EncodedTable) {
+            self.info.valid_hooks = e.valid_hooks;
+            self.info.hook_entry = e.hook_entry;
+            self.info.underflow = e.underflow;
+            self.info.num_entries = e.num_entries();
+            self.info.size = e.size();
+            self.blob = e.blob.clone();
+        }
+
+        fn offsets(&self) -> Vec<usize> {
+            parse_entries(Family::Ipv4, "filter", &self.blob)
+                .unwrap()
+                .iter()
+                .map(|e| e.offset)
+                .collect()
+        }
+
+        fn bump(&mut self, index: usize, packets: u64) {
+            let at = self.offsets()[index] + 96;
+            let mut c = u64::from_ne_bytes(self.blob[at..at + 8].try_into().unwrap());
+            c += packets;
+            self.blob[at..at + 8].copy_from_slice(&c.to_ne_bytes());
+            let b = at + 8;
+            let mut c = u64::from_ne_bytes(self.blob[b..b + 8].try_into().unwrap());
+            c += packets * 100;
+            self.blob[b..b + 8].copy_from_slice(&c.to_ne_bytes());
+        }
+
+        fn table(&self) -> Table {
+            let hooks = Hooks {
+                valid_hooks: self.info.valid_hooks,
+                hook_entry: self.info.hook_entry,
+                underflow: self.info.underflow,
+            };
+            decode_table(Family::Ipv4, "filter", &hooks, &self.blob).unwrap()
+        }
+    }
+
+    impl XtKernel for Fake {
+        fn get_info(&mut self, _: &str) -> io::Result<ipt_getinfo> {
+            Ok(self.info)
+        }
+        fn get_entries(&mut self, _: &str, size: u32) -> io::Result<Vec<u8>> {
+            if size != self.info.size {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            Ok(self.blob.clone())
+        }
+        fn replace(&mut self, h: &ipt_replace, blob: &[u8]) -> io::Result<Vec<xt_counters>> {
+            for (i, p) in std::mem::take(&mut self.traffic) {
+                self.bump(i, p);
+            }
+            if std::mem::take(&mut self.intruder) {
+                let mut t = self.table();
+                t.chains[0]
+                    .rules
+                    .push(Rule::new(IpSpec::default(), vec![], Target::Drop));
+                self.install(&encode_table(Family::Ipv4, &t).unwrap());
+            }
+            if let Some(errno) = self.refuse {
+                return Err(io::Error::from_raw_os_error(errno));
+            }
+            if h.num_counters != self.info.num_entries {
+                return Err(io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            self.replaces += 1;
+            let old: Vec<xt_counters> = self
+                .offsets()
+                .iter()
+                .map(|&o| xt_counters {
+                    pcnt: u64::from_ne_bytes(self.blob[o + 96..o + 104].try_into().unwrap()),
+                    bcnt: u64::from_ne_bytes(self.blob[o + 104..o + 112].try_into().unwrap()),
+                })
+                .collect();
+            self.info.valid_hooks = h.valid_hooks;
+            self.info.hook_entry = h.hook_entry;
+            self.info.underflow = h.underflow;
+            self.info.num_entries = h.num_entries;
+            self.info.size = h.size;
+            self.blob = blob.to_vec();
+            // The kernel zeroes counters (and comefrom) of new entries.
+            for o in self.offsets() {
+                self.blob[o + 96..o + 112].fill(0);
+            }
+            Ok(old)
+        }
+        fn add_counters(&mut self, _: &str, counters: &[xt_counters]) -> io::Result<()> {
+            self.add_counters_calls += 1;
+            if counters.len() != self.info.num_entries as usize {
+                return Err(io::Error::from_raw_os_error(libc::EINVAL));
+            }
+            for (o, c) in self.offsets().into_iter().zip(counters) {
+                let p = u64::from_ne_bytes(self.blob[o + 96..o + 104].try_into().unwrap());
+                let b = u64::from_ne_bytes(self.blob[o + 104..o + 112].try_into().unwrap());
+                self.blob[o + 96..o + 104].copy_from_slice(&(p + c.pcnt).to_ne_bytes());
+                self.blob[o + 104..o + 112].copy_from_slice(&(b + c.bcnt).to_ne_bytes());
+            }
+            Ok(())
+        }
+        fn has_revision(&mut self, _: &str, _: u8, _: bool) -> io::Result<bool> {
+            Ok(true)
+        }
+        fn set_name(&mut self, _: u16) -> io::Result<Option<String>> {
+            Ok(None)
+        }
+    }
+
+    fn ctr(packets: u64) -> Counters {
+        Counters {
+            packets,
+            bytes: packets * 100,
+        }
+    }
+
+    fn rule(target: Target, proto: u16, counters: u64) -> Rule {
+        let mut r = Rule::new(
+            IpSpec {
+                proto,
+                ..IpSpec::default()
+            },
+            vec![],
+            target,
+        );
+        r.counters = ctr(counters);
+        r
+    }
+
+    fn start() -> Table {
+        let chain = |name: &str, hook: u32, rules: Vec<Rule>, c: u64| Chain {
+            name: name.into(),
+            base: Some(BaseChain {
+                hook,
+                policy: Policy::Accept,
+                priority: None,
+                chain_type: None,
+            }),
+            counters: ctr(c),
+            rules,
+        };
+        Table {
+            name: "filter".into(),
+            chains: vec![
+                chain(
+                    "INPUT",
+                    1,
+                    vec![rule(Target::Accept, 6, 10), rule(Target::Drop, 17, 20)],
+                    5,
+                ),
+                chain("FORWARD", 2, vec![], 1),
+                chain("OUTPUT", 3, vec![rule(Target::Accept, 1, 30)], 2),
+            ],
+            compat: TableCompat::Compatible,
+        }
+    }
+
+    struct LockDir(PathBuf);
+    impl LockDir {
+        fn new(tag: &str) -> LockDir {
+            let d = std::env::temp_dir()
+                .join(format!("nfdoctor-write-unit-{}-{tag}", std::process::id()));
+            std::fs::create_dir_all(&d).unwrap();
+            LockDir(d)
+        }
+        fn options(&self) -> WriteOptions<'static> {
+            WriteOptions {
+                lock: Locking::Take {
+                    path: Some(self.0.join("xtables.lock")),
+                    wait: LockWait::NoWait,
+                },
+                counters: CounterMode::Keep,
+            }
+        }
+    }
+    impl Drop for LockDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn counters_follow_libiptc() {
+        let dir = LockDir::new("counters");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let mut after = before.clone();
+        {
+            let input = &mut after.chains[0];
+            input.rules.remove(1); // deleted
+            input.rules.insert(0, rule(Target::Return, 47, 7)); // restore -c [7:700]
+            input.rules.push(rule(Target::Drop, 50, 0)); // new, zero
+        }
+        after.chains[1].counters = ctr(0); // FORWARD policy counters set to zero
+        after.chains[2].rules[0].spec.proto = 58; // changed in place: model counters
+        after.chains.push(Chain {
+            name: "NEW".into(),
+            base: None,
+            counters: Counters::default(),
+            rules: vec![rule(Target::Return, 0, 0)],
+        });
+        // Traffic between our read and the replace: INPUT rule 0 (entry 0)
+        // and the INPUT policy (entry 2).
+        k.traffic = vec![(0, 1), (2, 4)];
+        let r = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap();
+        assert!(r.replaced);
+        assert_eq!((r.rules_kept, r.rules_added, r.rules_removed), (1, 4, 2));
+        assert_eq!((r.entries_before, r.entries_after), (7, 11));
+        assert_eq!(r.counters_error, None);
+        let t = k.table();
+        let input = &t.chains[0];
+        let got: Vec<(u16, Counters)> = input
+            .rules
+            .iter()
+            .map(|r| (r.spec.proto, r.counters))
+            .collect();
+        assert_eq!(got, vec![(47, ctr(7)), (6, ctr(11)), (50, ctr(0))]);
+        assert_eq!(input.counters, ctr(9)); // 5 + 4 during the write
+        assert_eq!(t.chains[1].counters, ctr(0));
+        assert_eq!(t.chains[2].counters, ctr(2));
+        assert_eq!(t.chains[2].rules[0].counters, ctr(30));
+        assert_eq!(t.chain("NEW").unwrap().rules.len(), 1);
+    }
+
+    #[test]
+    fn zero_mode_skips_add_counters() {
+        let dir = LockDir::new("zero");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let mut after = before.clone();
+        after.chains[1].rules.push(rule(Target::Drop, 6, 3));
+        let mut o = dir.options();
+        o.counters = CounterMode::Zero;
+        write_table(&mut k, Family::Ipv4, &before, &after, &o).unwrap();
+        assert_eq!(k.add_counters_calls, 0);
+        assert!(k
+            .table()
+            .chains
+            .iter()
+            .flat_map(|c| &c.rules)
+            .all(|r| r.counters == Counters::default()));
+    }
+
+    #[test]
+    fn a_table_changed_since_the_read_is_a_conflict() {
+        let dir = LockDir::new("conflict");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let mut after = before.clone();
+        after.chains[1].rules.push(rule(Target::Drop, 6, 0));
+        // Someone appended to OUTPUT meanwhile.
+        let mut theirs = before.clone();
+        theirs.chains[2].rules.push(rule(Target::Drop, 17, 0));
+        k.install(&encode_table(Family::Ipv4, &theirs).unwrap());
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        assert!(e.is_conflict(), "{e}");
+        assert!(
+            e.to_string().contains("chain OUTPUT has 2 rules, not 1"),
+            "{e}"
+        );
+        assert_eq!(k.replaces, 0);
+        // Only counters moved: not a conflict.
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        k.bump(0, 50);
+        write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap();
+        assert_eq!(k.table().chains[0].rules[0].counters, ctr(60));
+    }
+
+    #[test]
+    fn eagain_from_replace_is_a_conflict_and_update_table_retries() {
+        let dir = LockDir::new("eagain");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let mut after = before.clone();
+        after.chains[1].rules.push(rule(Target::Drop, 6, 0));
+        k.intruder = true;
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        assert!(e.is_conflict(), "{e}");
+        assert!(e.to_string().contains("EAGAIN"), "{e}");
+        assert_eq!(k.table().chains[0].rules.len(), 3); // the intruder's table
+
+        // update_table re-reads and re-plans.
+        let mut k = Fake::new(&start());
+        k.intruder = true;
+        let mut plans = 0;
+        let r = update_table(
+            &mut k,
+            Family::Ipv4,
+            "filter",
+            &dir.options(),
+            3,
+            |t: &Table| -> Result<Table, BackendError> {
+                plans += 1;
+                let mut t = t.clone();
+                t.chains[1].rules.push(rule(Target::Drop, 6, 0));
+                Ok(t)
+            },
+        )
+        .unwrap();
+        assert_eq!(plans, 2);
+        assert!(r.replaced);
+        let t = k.table();
+        assert_eq!((t.chains[0].rules.len(), t.chains[1].rules.len()), (3, 1));
+    }
+
+    #[test]
+    fn refused_and_unchanged() {
+        let dir = LockDir::new("refused");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let r = write_table(&mut k, Family::Ipv4, &before, &before, &dir.options()).unwrap();
+        assert!(!r.replaced);
+        assert_eq!(k.replaces, 0);
+        let mut after = before.clone();
+        after.chains[1].rules.push(rule(Target::Drop, 6, 0));
+        k.refuse = Some(libc::EINVAL);
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.starts_with(
+                "legacy (IPv4): the kernel refused the new filter table: Invalid argument"
+            ),
+            "{m}"
+        );
+        assert!(m.ends_with("the table is unchanged"), "{m}");
+        k.refuse = Some(libc::ELOOP);
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        assert!(e.to_string().contains("form a loop"), "{e}");
+        // A held lock is reported, nothing is read or written.
+        k.refuse = None;
+        let held = XtLock::acquire_at(dir.0.join("xtables.lock"), LockWait::NoWait).unwrap();
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        assert!(matches!(&e, BackendError::Lock(l) if l.is_busy()), "{e}");
+        // With the lock handed in, it works.
+        let r = write_table(
+            &mut k,
+            Family::Ipv4,
+            &before,
+            &after,
+            &WriteOptions::with_lock(&held),
+        )
+        .unwrap();
+        assert!(r.replaced);
+    }
+}
