@@ -727,17 +727,21 @@ mod tests {
 
     fn sample(family: Family) -> Table {
         let mut t = table("filter");
-        let mut any = IpSpec::default();
-        any.proto = 6;
-        let mut src = IpSpec::default();
-        src.src = AddrSel {
-            addr: [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            mask: [255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-            invert: true,
+        let any = IpSpec {
+            proto: 6,
+            ..IpSpec::default()
         };
-        src.in_iface = IfaceSel::parse("eth+", true).unwrap();
-        src.proto = 17;
-        src.proto_invert = true;
+        let mut src = IpSpec {
+            src: AddrSel {
+                addr: [10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                mask: [255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                invert: true,
+            },
+            in_iface: IfaceSel::parse("eth+", true).unwrap(),
+            proto: 17,
+            proto_invert: true,
+            ..IpSpec::default()
+        };
         if family == Family::Ipv4 {
             src.fragment = true;
         } else {
@@ -930,8 +934,10 @@ mod tests {
         assert!(encode_table(Family::Ipv4, &t).is_ok());
 
         let mut t = table("filter");
-        let mut frag = IpSpec::default();
-        frag.fragment = true;
+        let frag = IpSpec {
+            fragment: true,
+            ..IpSpec::default()
+        };
         t.chains[0]
             .rules
             .push(Rule::new(frag, vec![], Target::Accept));
