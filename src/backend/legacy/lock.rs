@@ -231,7 +231,7 @@ fn open_advice(path: &Path, e: &io::Error) -> String {
     let mut advice = String::new();
     if userns {
         advice.push_str(
-            "; this process runs in a user namespace (not as the host's real root), where the host's lock file is not writable",
+            "; this process runs in a user namespace (not as the host's real root), where it can't open files of users the namespace does not map, such as the host's /run/xtables.lock",
         );
     }
     if from_env {
