@@ -5,12 +5,13 @@
 //! does.
 
 use super::blob::{decode_table, entry_header_len, Hooks};
-use super::encode::{encode_table, EncodeError, EntryKind};
+use super::encode::{encode_table, EncodeError, EncodedTable, EntryKind};
 use super::lock::{LockWait, XtLock};
 use super::sockopt::XtKernel;
 use crate::backend::{Backend, BackendError};
 use crate::ruleset::{Counters, Rule, Table};
 use crate::Family;
+use nfdoctor_sys::ip6_tables::ip6t_entry;
 use nfdoctor_sys::ip_tables::{ipt_entry, ipt_getinfo};
 use nfdoctor_sys::x_tables::xt_counters;
 use std::path::PathBuf;
@@ -129,9 +130,16 @@ pub fn write_table<K: XtKernel>(
         hook_entry: info.hook_entry,
         underflow: info.underflow,
     };
-    let current = decode_table(family, name, &hooks, &blob)?;
-    if let Some(detail) = difference(before, &current) {
-        return Err(conflict(family, name, detail));
+    // Fast check: the kernel holds the very blob `before` encodes to
+    // (counters and comefrom aside). Otherwise (a table laid out by another
+    // tool, or changed) compare decoded content.
+    let unchanged_bytes =
+        encode_table(family, before).is_ok_and(|e| same_blob(family, &e, &info, &blob));
+    if !unchanged_bytes {
+        let current = decode_table(family, name, &hooks, &blob)?;
+        if let Some(detail) = difference(before, &current) {
+            return Err(conflict(family, name, detail));
+        }
     }
     let encoded = encode_table(family, after)?;
     if encoded.valid_hooks != info.valid_hooks {
@@ -158,8 +166,8 @@ pub fn write_table<K: XtKernel>(
         lock_waited,
         counters_error: None,
     };
-    if same_chains(after, &current) {
-        report.rules_kept = current.chains.iter().map(|c| c.rules.len()).sum();
+    if same_chains(after, before) {
+        report.rules_kept = before.chains.iter().map(|c| c.rules.len()).sum();
         return Ok(report);
     }
 
@@ -354,6 +362,62 @@ fn replace_error(family: Family, table: &str, e: std::io::Error) -> BackendError
     }
 }
 
+/// Whether the kernel's table (`info`, `blob`) is byte for byte the
+/// encoding of `before`, counters and `comefrom` aside, with every rule's
+/// handle its entry index.
+fn same_blob(family: Family, before: &EncodedTable, info: &ipt_getinfo, blob: &[u8]) -> bool {
+    if before.num_entries() != info.num_entries
+        || before.size() != info.size
+        || before.blob.len() != blob.len()
+        || before.valid_hooks != info.valid_hooks
+    {
+        return false;
+    }
+    let hooks_match = (0..5).all(|h| {
+        info.valid_hooks & (1 << h) == 0
+            || (before.hook_entry[h] == info.hook_entry[h]
+                && before.underflow[h] == info.underflow[h])
+    });
+    if !hooks_match {
+        return false;
+    }
+    // Per entry: everything but `comefrom` (kernel bookkeeping) and the
+    // counters (traffic) must match.
+    let (comefrom, counters) = match family {
+        Family::Ipv4 => (
+            std::mem::offset_of!(ipt_entry, comefrom),
+            std::mem::offset_of!(ipt_entry, counters),
+        ),
+        Family::Ipv6 => (
+            std::mem::offset_of!(ip6t_entry, comefrom),
+            std::mem::offset_of!(ip6t_entry, counters),
+        ),
+    };
+    let ends = before
+        .entries
+        .iter()
+        .skip(1)
+        .map(|e| e.offset as usize)
+        .chain(std::iter::once(blob.len()));
+    before
+        .entries
+        .iter()
+        .zip(ends)
+        .enumerate()
+        .all(|(i, (e, end))| {
+            let at = e.offset as usize;
+            let own_handle = match e.kind {
+                EntryKind::Rule { handle, .. } => handle == Some(i as u64),
+                _ => true,
+            };
+            own_handle
+                && before.blob[at..at + comefrom] == blob[at..at + comefrom]
+                && before.blob[at + comefrom + 4..at + counters]
+                    == blob[at + comefrom + 4..at + counters]
+                && before.blob[at + counters + 16..end] == blob[at + counters + 16..end]
+        })
+}
+
 /// Where `current` differs from `before`, ignoring counters (traffic moves
 /// them); `None` when it does not.
 fn difference(before: &Table, current: &Table) -> Option<String> {
@@ -424,7 +488,7 @@ fn policy_indexes(family: Family, blob: &[u8], hooks: &Hooks) -> [Option<usize>;
     let mut out = [None; 5];
     let next_at = match family {
         Family::Ipv4 => std::mem::offset_of!(ipt_entry, next_offset),
-        Family::Ipv6 => std::mem::offset_of!(nfdoctor_sys::ip6_tables::ip6t_entry, next_offset),
+        Family::Ipv6 => std::mem::offset_of!(ip6t_entry, next_offset),
     };
     let header = entry_header_len(family);
     let (mut offset, mut index) = (0usize, 0usize);
@@ -748,6 +812,25 @@ mod tests {
         k.bump(0, 50);
         write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap();
         assert_eq!(k.table().chains[0].rules[0].counters, ctr(60));
+    }
+
+    #[test]
+    fn a_blob_laid_out_differently_is_compared_by_content() {
+        let dir = LockDir::new("foreign");
+        let mut k = Fake::new(&start());
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        // Another tool left nfcache set: the bytes differ, the rules don't.
+        k.blob[84] = 1;
+        let mut after = before.clone();
+        after.chains[1].rules.push(rule(Target::Drop, 6, 0));
+        let r = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap();
+        assert!(r.replaced);
+        // A changed rule is still a conflict.
+        let before = super::super::read::read_table(&mut k, Family::Ipv4, "filter").unwrap();
+        let at = k.offsets()[0];
+        k.blob[at + 80] = 17; // INPUT rule 0: proto 6 -> 17
+        let e = write_table(&mut k, Family::Ipv4, &before, &after, &dir.options()).unwrap_err();
+        assert!(e.to_string().contains("chain INPUT: rule 1 changed"), "{e}");
     }
 
     #[test]
