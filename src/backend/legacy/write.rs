@@ -270,12 +270,12 @@ where
     F: FnMut(&Table) -> Result<Table, E>,
 {
     let taken;
-    let held = match &options.lock {
-        Locking::Held(l) => *l,
+    let (held, waited) = match &options.lock {
+        Locking::Held(l) => (*l, Duration::ZERO),
         Locking::Take { path, wait } => {
             let path = path.clone().unwrap_or_else(XtLock::default_path);
             taken = XtLock::acquire_at(path, *wait).map_err(BackendError::from)?;
-            &taken
+            (&taken, taken.waited())
         }
     };
     let inner = WriteOptions {
@@ -290,7 +290,7 @@ where
         match write_table(kernel, family, &before, &after, &inner) {
             Err(e) if e.is_conflict() && attempt < attempts.max(1) => continue,
             Ok(mut r) => {
-                r.lock_waited = held.waited();
+                r.lock_waited = waited;
                 return Ok(r);
             }
             Err(e) => return Err(e.into()),
