@@ -52,7 +52,9 @@ fn in_netns(case: &str, setup: &str, env: &[(&str, String)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run unshare")
+    let out = cmd.output().expect("run unshare");
+    let _ = std::fs::remove_file(&lock);
+    out
 }
 
 /// Like [`in_netns`], panicking unless the child succeeds; returns the
@@ -1022,6 +1024,7 @@ fn child_conflict() {
         assert!(now.contains(rule), "{rule} missing:\n{now}");
     }
     println!("{MARK} update_table: planned {plans} times, everyone's rules kept");
+    let _ = std::fs::remove_file("/tmp/nfdoctor-rogue.lock");
 }
 
 #[test]
