@@ -124,23 +124,42 @@ pub fn write_table<K: XtKernel>(
         }
     };
 
-    let (info, blob) = read_raw(kernel, family, name)?;
-    let hooks = Hooks {
-        valid_hooks: info.valid_hooks,
-        hook_entry: info.hook_entry,
-        underflow: info.underflow,
-    };
+    let snap = read_raw(kernel, family, name)?;
     // Fast check: the kernel holds the very blob `before` encodes to
     // (counters and comefrom aside). Otherwise (a table laid out by another
     // tool, or changed) compare decoded content.
     let unchanged_bytes =
-        encode_table(family, before).is_ok_and(|e| same_blob(family, &e, &info, &blob));
+        encode_table(family, before).is_ok_and(|e| same_blob(family, &e, &snap.info, &snap.blob));
     if !unchanged_bytes {
-        let current = decode_table(family, name, &hooks, &blob)?;
+        let current = decode_table(family, name, &snap.hooks(), &snap.blob)?;
         if let Some(detail) = difference(before, &current) {
             return Err(conflict(family, name, detail));
         }
     }
+    replace_checked(
+        kernel,
+        family,
+        before,
+        after,
+        &snap,
+        options.counters,
+        lock_waited,
+    )
+}
+
+/// The write proper, once the kernel's table (`snap`, read under the
+/// lock) is known to be `before`.
+fn replace_checked<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    before: &Table,
+    after: &Table,
+    snap: &Snapshot,
+    mode: CounterMode,
+    lock_waited: Duration,
+) -> Result<WriteReport, BackendError> {
+    let name = after.name.as_str();
+    let (info, blob, hooks) = (&snap.info, snap.blob.as_slice(), snap.hooks());
     let encoded = encode_table(family, after)?;
     if encoded.valid_hooks != info.valid_hooks {
         return Err(BackendError::Encode(EncodeError {
@@ -191,7 +210,7 @@ pub fn write_table<K: XtKernel>(
     // Counters, as libiptc maps them: survivors get what the replace handed
     // back for their old entry, the rest what the model says.
     let before_rules = rules_by_handle(before, info.num_entries as usize);
-    let policy_index = policy_indexes(family, &blob, &hooks);
+    let policy_index = policy_indexes(family, blob, &hooks);
     let mut carried = vec![false; before_rules.len()];
     let mut counters = vec![xt_counters::default(); encoded.entries.len()];
     let mut rules_after = 0;
@@ -240,8 +259,7 @@ pub fn write_table<K: XtKernel>(
     }
     report.rules_added = rules_after - report.rules_kept;
     report.rules_removed = before_rules.iter().flatten().count() - report.rules_kept;
-    if options.counters == CounterMode::Keep && counters.iter().any(|c| c.pcnt != 0 || c.bcnt != 0)
-    {
+    if mode == CounterMode::Keep && counters.iter().any(|c| c.pcnt != 0 || c.bcnt != 0) {
         // The kernel zeroed every counter on replace; this adds ours.
         if let Err(e) = kernel.add_counters(name, &counters) {
             report.counters_error = Some(format!(
@@ -269,30 +287,43 @@ where
     E: From<BackendError>,
     F: FnMut(&Table) -> Result<Table, E>,
 {
+    // Held until we return (by the caller, or by `taken`).
     let taken;
-    let (held, waited) = match &options.lock {
-        Locking::Held(l) => (*l, Duration::ZERO),
+    let waited = match &options.lock {
+        Locking::Held(_) => Duration::ZERO,
         Locking::Take { path, wait } => {
             let path = path.clone().unwrap_or_else(XtLock::default_path);
             taken = XtLock::acquire_at(path, *wait).map_err(BackendError::from)?;
-            (&taken, taken.waited())
+            taken.waited()
         }
-    };
-    let inner = WriteOptions {
-        lock: Locking::Held(held),
-        counters: options.counters,
     };
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let before = super::read::read_table(kernel, family, name)?;
+        // Read, plan and replace under the lock, as iptables does: the read
+        // is the check (a writer ignoring the lock still gets EAGAIN).
+        let snap = read_raw(kernel, family, name)?;
+        let before =
+            decode_table(family, name, &snap.hooks(), &snap.blob).map_err(BackendError::from)?;
         let after = plan(&before)?;
-        match write_table(kernel, family, &before, &after, &inner) {
+        if after.name != before.name {
+            return Err(BackendError::Malformed(format!(
+                "legacy: can't write table {} over table {}",
+                after.name, before.name
+            ))
+            .into());
+        }
+        match replace_checked(
+            kernel,
+            family,
+            &before,
+            &after,
+            &snap,
+            options.counters,
+            waited,
+        ) {
             Err(e) if e.is_conflict() && attempt < attempts.max(1) => continue,
-            Ok(mut r) => {
-                r.lock_waited = waited;
-                return Ok(r);
-            }
+            Ok(r) => return Ok(r),
             Err(e) => return Err(e.into()),
         }
     }
@@ -314,12 +345,28 @@ fn conflict(family: Family, table: &str, detail: String) -> BackendError {
     }
 }
 
+/// A table as the kernel returned it.
+struct Snapshot {
+    info: ipt_getinfo,
+    blob: Vec<u8>,
+}
+
+impl Snapshot {
+    fn hooks(&self) -> Hooks {
+        Hooks {
+            valid_hooks: self.info.valid_hooks,
+            hook_entry: self.info.hook_entry,
+            underflow: self.info.underflow,
+        }
+    }
+}
+
 /// GET_INFO + GET_ENTRIES, again while the table changes in between.
 fn read_raw<K: XtKernel>(
     kernel: &mut K,
     family: Family,
     name: &str,
-) -> Result<(ipt_getinfo, Vec<u8>), BackendError> {
+) -> Result<Snapshot, BackendError> {
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -327,7 +374,7 @@ fn read_raw<K: XtKernel>(
             .get_info(name)
             .map_err(|e| BackendError::legacy_io(family, format!("GET_INFO of table {name}"), e))?;
         match kernel.get_entries(name, info.size) {
-            Ok(blob) => return Ok((info, blob)),
+            Ok(blob) => return Ok(Snapshot { info, blob }),
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 10 => continue,
             Err(e) => {
                 return Err(BackendError::legacy_io(
