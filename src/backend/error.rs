@@ -1,6 +1,8 @@
 //! Back-end errors, with the context a user needs to act on them.
 
 use super::legacy::blob::BlobError;
+use super::legacy::encode::EncodeError;
+use super::legacy::lock::LockError;
 use super::Backend;
 use crate::netlink::NetlinkError;
 use crate::Family;
@@ -39,6 +41,29 @@ pub enum BackendError {
     Blob(#[from] BlobError),
     #[error("{0}")]
     Malformed(String),
+    /// The table changed since the caller read it: nothing was written;
+    /// re-read, re-plan and retry.
+    #[error("{backend} ({family}): table {table} changed since it was read ({detail}); nothing was written, re-read it and retry")]
+    Conflict {
+        backend: Backend,
+        family: Family,
+        table: String,
+        detail: String,
+    },
+    #[error("legacy: {0}")]
+    Lock(#[from] LockError),
+    #[error("legacy: can't encode {0}")]
+    Encode(#[from] EncodeError),
+    /// The kernel refused a new table; the old one is still in place.
+    #[error("{backend} ({family}): the kernel refused the new {table} table: {source}; {hint}; the table is unchanged")]
+    Refused {
+        backend: Backend,
+        family: Family,
+        table: String,
+        hint: String,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl BackendError {
@@ -69,6 +94,11 @@ impl BackendError {
                 source: e,
             },
         }
+    }
+
+    /// Whether the caller should re-read, re-plan and retry.
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, BackendError::Conflict { .. })
     }
 
     /// Whether the error only says the back end is absent.

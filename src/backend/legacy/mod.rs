@@ -2,8 +2,14 @@
 //! sockets, table blobs.
 
 pub mod blob;
+pub mod encode;
+pub mod lock;
 pub mod read;
 pub mod sockopt;
+pub mod write;
 
+pub use encode::{encode_table, EncodeError, EncodedTable, EntryInfo, EntryKind};
+pub use lock::{LockError, LockWait, XtLock};
 pub use read::{read_ruleset, read_table, table_names};
 pub use sockopt::{RawSocket, XtKernel};
+pub use write::{update_table, write_table, CounterMode, Locking, WriteOptions, WriteReport};
