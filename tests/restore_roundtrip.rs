@@ -158,3 +158,8 @@ fn check(backend: &str) {
 fn nft_restore_matches_iptables_restore() {
     check("nft");
 }
+
+#[test]
+fn legacy_restore_matches_iptables_restore() {
+    check("legacy");
+}

@@ -4,6 +4,8 @@
 
 use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange, WriteError};
 use crate::backend::nft::NftReader;
+use crate::backend::legacy::lock::{LockWait, XtLock};
+use crate::backend::legacy::write::WriteOptions;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
 use crate::ruleset::edit::{plan_block, Flush};
@@ -16,6 +18,7 @@ use clap::{Args, ValueEnum};
 use std::cell::RefCell;
 use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
@@ -230,6 +233,76 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
     Err("the ruleset kept changing under us; gave up after 5 attempts (nothing was changed)".into())
 }
 
-fn restore_legacy(_family: Family, _script: &Script, _args: &RestoreArgs) -> Result<(), String> {
-    Err("the legacy writer is not wired yet".into())
+fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result<(), String> {
+    let flush = if args.noflush { Flush::None } else { Flush::Table };
+    let wait = match args.wait {
+        None => LockWait::NoWait,
+        Some(s) if s < 0.0 => LockWait::Forever,
+        Some(s) => LockWait::Up(Duration::from_secs_f64(s)),
+    };
+    let mut kernel = legacy::RawSocket::open(family)
+        .map_err(|e| crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e).to_string())?;
+    // Tables in the order the input first names them; each gets every
+    // block written for it.
+    let mut names: Vec<&str> = Vec::new();
+    for b in &script.tables {
+        if !names.contains(&b.name.as_str()) {
+            names.push(&b.name);
+        }
+    }
+    // Check every table against the kernel's current state before writing
+    // any, so a wrong line changes nothing.
+    let mut planned = Vec::new();
+    for name in &names {
+        let current = legacy::read_table(&mut kernel, family, name).map_err(|e| e.to_string())?;
+        let after = plan_table(script, name, &current, flush)?;
+        legacy::encode::encode_table(family, &after).map_err(|e| e.to_string())?;
+        planned.push((name, after));
+    }
+    if args.test {
+        return Ok(());
+    }
+    let lock = XtLock::acquire(wait).map_err(|e| e.to_string())?;
+    for (name, _) in &planned {
+        let report = legacy::write::update_table(
+            &mut kernel,
+            family,
+            name,
+            &WriteOptions::with_lock(&lock),
+            5,
+            |current: &Table| plan_table(script, name, current, flush).map_err(PlanOrWrite::Plan),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(e) = &report.counters_error {
+            eprintln!("nfdoctor restore: note: table {name} was written, but carrying its counters over failed: {e}");
+        }
+        if args.verbose {
+            eprintln!(
+                "nfdoctor restore: {name}: {} rules kept, {} added, {} removed ({} -> {} entries)",
+                report.rules_kept, report.rules_added, report.rules_removed, report.entries_before, report.entries_after
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Applies every block for table `name` to `current`.
+fn plan_table(script: &Script, name: &str, current: &Table, flush: Flush) -> Result<Table, String> {
+    let mut table = current.clone();
+    for block in script.tables.iter().filter(|b| b.name == name) {
+        let (_, after) =
+            plan_block(&table, block, flush, true).map_err(|e| format!("{e}; nothing was changed"))?;
+        table = after;
+    }
+    Ok(table)
+}
+
+/// A restore step's failure: the input against the current table, or the
+/// kernel write.
+#[derive(Debug, thiserror::Error)]
+enum PlanOrWrite {
+    #[error("{0}")]
+    Plan(String),
+    #[error(transparent)]
+    Write(#[from] crate::backend::BackendError),
 }
