@@ -2,6 +2,7 @@
 //! rules it must have, and how to ask it (the Engine API).
 
 pub mod model;
+pub mod rules;
 
 pub use model::{
     DaemonOptions, DockerState, Endpoint, Network, PortBinding, Proto, Subnet, Version,
