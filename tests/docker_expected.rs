@@ -1046,6 +1046,158 @@ fn provenance_and_placement() {
     }
 }
 
+#[test]
+fn fresh_start_order_satisfies_must_precede() {
+    // Docker's own fresh-start order satisfies the ordering constraints,
+    // for every generation and scenario; a reversed chain violates them
+    // wherever they apply.
+    let mut states = Vec::new();
+    for version in [
+        "20.10.24", "24.0.9", "27.5.1", "28.0.0", "28.0.1", "28.2.0", "28.5.2", "29.7.2",
+    ] {
+        for scen in ["default", "noproxy", "userbridge", "userbridge6"] {
+            states.push(scenario(version, scen));
+        }
+        for section in [
+            "usernet-internal",
+            "usernet-portmap-routed",
+            "usernet-portmap-natunprot",
+            "usernet-portmap-noicc",
+            "usernet-portmap-lo",
+        ] {
+            let mut st = iptablesdoc(version, section);
+            // An internal and a routed network among ordinary ones.
+            st.networks
+                .push(net("later", "br-later", "10.99.0.0/16", None));
+            states.push(st);
+        }
+    }
+    for st in &states {
+        for family in Family::ALL {
+            let e = expected(st, family);
+            for t in &e.tables {
+                for c in &t.chains {
+                    let rules: Vec<_> = c.rules.iter().map(|r| r.rule.clone()).collect();
+                    assert_eq!(
+                        c.misordered(&t.name, &rules),
+                        vec![],
+                        "{:?} {family} {} {}:\n{:#?}",
+                        st.version,
+                        t.name,
+                        c.name,
+                        c.rules.iter().map(|r| &r.line).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn judging_rules_found() {
+    use nfdoctor::docker::rules::Judgement;
+    let e = expected(&scenario("28.5.2", "userbridge"), Family::Ipv4);
+    // Order: a reversed filter DOCKER puts each bridge's DROP above its
+    // ACCEPTs (1 for br-…, 2 for docker0); a reversed DOCKER-BRIDGE is fine.
+    let filter = e.table("filter").unwrap();
+    let mut docker: Vec<_> = filter
+        .chain("DOCKER")
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.rule.clone())
+        .collect();
+    docker.reverse();
+    assert_eq!(
+        filter
+            .chain("DOCKER")
+            .unwrap()
+            .misordered("filter", &docker)
+            .len(),
+        3
+    );
+    let mut bridge: Vec<_> = filter
+        .chain("DOCKER-BRIDGE")
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.rule.clone())
+        .collect();
+    bridge.reverse();
+    assert!(filter
+        .chain("DOCKER-BRIDGE")
+        .unwrap()
+        .misordered("filter", &bridge)
+        .is_empty());
+    let rule = |table: &str, line: &str| {
+        let tables = tables_of(
+            Family::Ipv4,
+            &format!("*{table}\n:X - [0:0]\n{line}\nCOMMIT\n").replace(
+                ":X - [0:0]\n",
+                &format!(":{} - [0:0]\n", line.split_whitespace().nth(1).unwrap()),
+            ),
+        );
+        tables[0].chains[0].rules[0].clone()
+    };
+    // Expected.
+    let r = rule(
+        "nat",
+        "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80",
+    );
+    assert!(matches!(
+        e.judge("nat", "DOCKER", &r),
+        Judgement::Expected(_)
+    ));
+    // A DNAT for the same host port to an old container address.
+    let r = rule(
+        "nat",
+        "-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.7:80",
+    );
+    match e.judge("nat", "DOCKER", &r) {
+        Judgement::Stale {
+            rule,
+            replaced_by: Some(x),
+        } => {
+            assert_eq!(rule.container_ip(), Some("172.17.0.7"));
+            assert!(x.line.contains("172.17.0.2:80"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A stale per-port MASQUERADE and raw DROP in built-in chains.
+    let r = rule(
+        "nat",
+        "-A POSTROUTING -s 172.17.0.9/32 -d 172.17.0.9/32 -p tcp -m tcp --dport 80 -j MASQUERADE",
+    );
+    assert!(matches!(
+        e.judge("nat", "POSTROUTING", &r),
+        Judgement::Stale {
+            replaced_by: None,
+            ..
+        }
+    ));
+    let r = rule(
+        "raw",
+        "-A PREROUTING -d 172.18.0.9/32 ! -i br-0123456789ab -j DROP",
+    );
+    assert!(matches!(
+        e.judge("raw", "PREROUTING", &r),
+        Judgement::Stale { .. }
+    ));
+    // Look-alikes on other interfaces, the user's rules, foreign rules in
+    // Docker's chains.
+    let r = rule("filter", "-A FORWARD -i eth0 -o eth0 -j ACCEPT");
+    assert_eq!(e.judge("filter", "FORWARD", &r), Judgement::NotDockers);
+    let r = rule("filter", "-A DOCKER-USER -s 10.0.0.0/8 -j DROP");
+    assert_eq!(e.judge("filter", "DOCKER-USER", &r), Judgement::NotDockers);
+    let r = rule("filter", "-A DOCKER-USER -j RETURN");
+    assert!(matches!(
+        e.judge("filter", "DOCKER-USER", &r),
+        Judgement::Stale { .. }
+    ));
+    let r = rule("filter", "-A DOCKER -s 10.0.0.0/8 -j DROP");
+    assert_eq!(e.judge("filter", "DOCKER", &r), Judgement::Unknown);
+}
+
 // ----------------------------------------------------- (d) fingerprints
 
 #[test]
@@ -1254,7 +1406,7 @@ fn all_moby_iptabler_goldens() {
             let n = &mut st.networks[0];
             n.internal = flag("internal");
             n.icc = flag("icc");
-            n.masquerade = kv.get("masq").is_none_or(|m| *m == "true");
+            n.masquerade = kv.get("masq").map_or(true, |m| *m == "true");
             if flag("snat") {
                 n.host_ipv4 = Some("192.168.123.0".parse().unwrap());
                 n.host_ipv6 = Some("fd34:d0d4:672f::123".parse().unwrap());
@@ -1334,4 +1486,439 @@ fn all_moby_iptabler_goldens() {
     }
     assert!(compared > 100, "only {compared} goldens compared");
     eprintln!("{compared} goldens compared");
+}
+
+// ------------------------------------------- (c) real engines (the lab)
+
+/// One `*table` of iptables-save text: chain declarations (name, policy;
+/// counters dropped) and each chain's `-A` lines in order.
+#[derive(Debug, PartialEq)]
+struct SavedTable {
+    name: String,
+    chains: Vec<(String, String)>,
+    rules: Vec<(String, Vec<String>)>,
+}
+
+fn parse_save(text: &str) -> Vec<SavedTable> {
+    let mut out: Vec<SavedTable> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some(name) = line.strip_prefix('*') {
+            out.push(SavedTable {
+                name: name.into(),
+                chains: vec![],
+                rules: vec![],
+            });
+        } else if let Some(decl) = line.strip_prefix(':') {
+            let mut w = decl.split_whitespace();
+            let (name, policy) = (w.next().unwrap(), w.next().unwrap());
+            let t = out.last_mut().unwrap();
+            t.chains.push((name.into(), policy.into()));
+            t.rules.push((name.into(), vec![]));
+        } else if let Some(rest) = line.strip_prefix("-A ") {
+            let chain = rest.split_whitespace().next().unwrap();
+            let t = out.last_mut().unwrap();
+            let slot = t.rules.iter_mut().find(|(c, _)| c == chain).unwrap();
+            slot.1.push(line.to_string());
+        }
+    }
+    out
+}
+
+/// Expected vs actual iptables-save text, table by table, chain by chain,
+/// rule by rule in order. Tables Docker does not touch must be empty.
+fn compare_saves(what: &str, want: &str, got: &str) -> Result<(), String> {
+    let (want_t, got_t) = (parse_save(want), parse_save(got));
+    let mut problems = Vec::new();
+    for w in &want_t {
+        let Some(g) = got_t.iter().find(|g| g.name == w.name) else {
+            problems.push(format!("table {} missing", w.name));
+            continue;
+        };
+        if w.chains != g.chains {
+            problems.push(format!(
+                "table {}: chains/policies {:?} != {:?}",
+                w.name, w.chains, g.chains
+            ));
+        }
+        for (chain, rules) in &w.rules {
+            let theirs = g
+                .rules
+                .iter()
+                .find(|(c, _)| c == chain)
+                .map(|(_, r)| r.clone())
+                .unwrap_or_default();
+            if &theirs != rules {
+                problems.push(format!(
+                    "{} {chain}:\n  want: {rules:#?}\n  got:  {theirs:#?}",
+                    w.name
+                ));
+            }
+        }
+    }
+    for g in got_t
+        .iter()
+        .filter(|g| !want_t.iter().any(|w| w.name == g.name))
+    {
+        let empty = g.chains.iter().all(|(_, p)| p == "ACCEPT")
+            && g.rules.iter().all(|(_, r)| r.is_empty());
+        if !empty {
+            problems.push(format!("unexpected non-empty table {}: {g:?}", g.name));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what}:\n{}\n--- want:\n{want}--- got:\n{got}",
+            problems.join("\n")
+        ))
+    }
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("docker said non-JSON ({e}): {text}"))
+}
+
+/// The `DockerState` of a lab engine, from what the test started and what
+/// `docker inspect` says (the networks in creation order, the containers in
+/// start order).
+fn state_of(
+    engine: &support::Engine,
+    networks: &[&str],
+    containers: &[String],
+    proxy: bool,
+) -> DockerState {
+    let version = v(engine
+        .docker_ok(["version", "-f", "{{.Server.Version}}"])
+        .trim());
+    let mut st = DockerState {
+        version: Some(version),
+        options: DaemonOptions {
+            userland_proxy: proxy,
+            ..options(&version.to_string())
+        },
+        networks: vec![],
+        endpoints: vec![],
+    };
+    for name in networks {
+        let j = json(&engine.docker_ok(["network", "inspect", name]));
+        let n = &j[0];
+        let id = n["Id"].as_str().unwrap();
+        let opts = &n["Options"];
+        let bridge = opts["com.docker.network.bridge.name"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("br-{}", &id[..12]));
+        let subnets: Vec<&str> = n["IPAM"]["Config"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["Subnet"].as_str())
+            .collect();
+        let v4 = subnets.iter().find(|s| !s.contains(':')).unwrap();
+        let v6 = subnets.iter().find(|s| s.contains(':')).copied();
+        let mut network = net(name, &bridge, v4, v6);
+        network.id = id.into();
+        network.internal = n["Internal"].as_bool().unwrap_or(false);
+        network.icc = opts["com.docker.network.bridge.enable_icc"].as_str() != Some("false");
+        network.masquerade =
+            opts["com.docker.network.bridge.enable_ip_masquerade"].as_str() != Some("false");
+        st.networks.push(network);
+    }
+    for id in containers {
+        let j = json(&engine.docker_ok(["inspect", id.as_str()]));
+        let c = &j[0];
+        let name = c["Name"].as_str().unwrap().trim_start_matches('/');
+        let mut ports = Vec::new();
+        for (key, bindings) in c["NetworkSettings"]["Ports"].as_object().unwrap() {
+            let (cport, proto) = key.split_once('/').unwrap();
+            let proto = match proto {
+                "tcp" => Proto::Tcp,
+                "udp" => Proto::Udp,
+                _ => Proto::Sctp,
+            };
+            for b in bindings.as_array().into_iter().flatten() {
+                ports.push(PortBinding {
+                    proto,
+                    host_ip: b["HostIp"].as_str().and_then(|s| s.parse().ok()),
+                    host_port: b["HostPort"].as_str().unwrap().parse().unwrap(),
+                    container_port: cport.parse().unwrap(),
+                });
+            }
+        }
+        for (netname, settings) in c["NetworkSettings"]["Networks"].as_object().unwrap() {
+            let v6 = settings["GlobalIPv6Address"]
+                .as_str()
+                .filter(|s| !s.is_empty());
+            st.endpoints.push(ep(
+                name,
+                netname,
+                settings["IPAddress"].as_str().unwrap(),
+                v6,
+                ports.clone(),
+            ));
+        }
+    }
+    st
+}
+
+/// Runs an idle container with `publish` options; returns its id.
+fn run_idle(engine: &support::Engine, network: &str, publish: &[&str]) -> String {
+    let mut args = vec![
+        "run".to_string(),
+        "-d".into(),
+        format!("--network={network}"),
+    ];
+    args.extend(publish.iter().map(|p| format!("--publish={p}")));
+    args.extend([
+        support::engine::IMAGE.to_string(),
+        "sh".into(),
+        "-c".into(),
+        "trap 'exit 0' TERM; sleep 3600 & wait".into(),
+    ]);
+    engine.docker_ok(&args).trim().to_string()
+}
+
+/// Whether forwarding is on in a fresh network namespace — the state the
+/// engine's namespace had before dockerd started (IPv4 is inherited from
+/// the host unless `net.core.devconf_inherit_init_net` says otherwise).
+fn forwarding_before(lab: &support::Lab) -> (bool, bool) {
+    let mut ns = support::Netns::new(lab);
+    let read = |path: &str| ns.exec_ok(["cat", path]).trim() == "1";
+    let v4 = read("/proc/sys/net/ipv4/ip_forward");
+    let v6 = read("/proc/sys/net/ipv6/conf/all/forwarding");
+    ns.kill();
+    (v4, v6)
+}
+
+/// A real engine: a container on docker0 and one on a user-defined bridge,
+/// each publishing TCP and UDP ports, and a third publishing a UDP port
+/// then a TCP port on 127.0.0.1 (order and host-address bindings). The
+/// expectation built from `docker inspect` must be what iptables-save shows,
+/// for both families; the fingerprint must name the generation.
+fn live(version: support::DockerVersion, backend: support::Backend, proxy: bool) {
+    let Some(lab) = support::Lab::require() else {
+        return;
+    };
+    let (fwd4, fwd6) = forwarding_before(&lab);
+    let spec = support::EngineSpec {
+        userland_proxy: proxy,
+        ..support::EngineSpec::new(version, backend)
+    };
+    let engine = support::Engine::start(&lab, spec);
+    engine.create_network("nfd-user");
+    let c1 = engine.run_server(support::Network::Default, 8080, 5353);
+    let c2 = engine.run_server(support::Network::Named("nfd-user"), 8081, 5354);
+    let c3 = run_idle(&engine, "bridge", &["5390:53/udp", "127.0.0.1:9090:80/tcp"]);
+    let st = state_of(&engine, &["bridge", "nfd-user"], &[c1.id, c2.id, c3], proxy);
+    let what = format!(
+        "Docker {} ({}) on {}, proxy {}",
+        st.version.unwrap(),
+        version.as_str(),
+        backend.name(),
+        if proxy { "on" } else { "off" }
+    );
+    let mut errors = Vec::new();
+    let mut saves = Vec::new();
+    for (family, fwd) in [(Family::Ipv4, fwd4), (Family::Ipv6, fwd6)] {
+        let got = engine.iptables_save(family, backend);
+        let e = expected(&st, family);
+        if let Err(e) = compare_saves(&format!("{what}, {family}"), &e.save_text(fwd), &got) {
+            errors.push(e);
+        }
+        saves.push(got);
+    }
+    let fp = rules::fingerprint_families(
+        &tables_of(Family::Ipv4, &saves[0]),
+        &tables_of(Family::Ipv6, &saves[1]),
+    )
+    .expect("a fingerprint");
+    let want = Generation::of(st.version.unwrap());
+    let fp_ok = fp.generation == want;
+    engine.stop();
+    assert!(errors.is_empty(), "{}", errors.join("\n\n"));
+    assert!(
+        fp_ok,
+        "{what}: fingerprint {:?}, want {want:?}: {:?}",
+        fp.generation, fp.evidence
+    );
+}
+
+#[test]
+fn live_20_10_nft_proxy() {
+    live(support::DockerVersion::V20_10, support::Backend::Nft, true);
+}
+
+#[test]
+fn live_20_10_nft_noproxy() {
+    live(support::DockerVersion::V20_10, support::Backend::Nft, false);
+}
+
+#[test]
+fn live_20_10_legacy_proxy() {
+    live(
+        support::DockerVersion::V20_10,
+        support::Backend::Legacy,
+        true,
+    );
+}
+
+#[test]
+fn live_20_10_legacy_noproxy() {
+    live(
+        support::DockerVersion::V20_10,
+        support::Backend::Legacy,
+        false,
+    );
+}
+
+#[test]
+fn live_26_1_nft_proxy() {
+    live(support::DockerVersion::V26_1, support::Backend::Nft, true);
+}
+
+#[test]
+fn live_26_1_nft_noproxy() {
+    live(support::DockerVersion::V26_1, support::Backend::Nft, false);
+}
+
+#[test]
+fn live_26_1_legacy_proxy() {
+    live(
+        support::DockerVersion::V26_1,
+        support::Backend::Legacy,
+        true,
+    );
+}
+
+#[test]
+fn live_26_1_legacy_noproxy() {
+    live(
+        support::DockerVersion::V26_1,
+        support::Backend::Legacy,
+        false,
+    );
+}
+
+#[test]
+fn live_28_5_nft_proxy() {
+    live(support::DockerVersion::V28_5, support::Backend::Nft, true);
+}
+
+#[test]
+fn live_28_5_nft_noproxy() {
+    live(support::DockerVersion::V28_5, support::Backend::Nft, false);
+}
+
+#[test]
+fn live_28_5_legacy_proxy() {
+    live(
+        support::DockerVersion::V28_5,
+        support::Backend::Legacy,
+        true,
+    );
+}
+
+#[test]
+fn live_28_5_legacy_noproxy() {
+    live(
+        support::DockerVersion::V28_5,
+        support::Backend::Legacy,
+        false,
+    );
+}
+
+/// A real engine with options: an `--internal` network, one with
+/// `enable_icc=false`, a dual-stack one (`--ipv6`), a container with
+/// published ports on each, and ip6tables on (≤26: `--experimental
+/// --ip6tables`, the only way there).
+fn live_options(version: support::DockerVersion, backend: support::Backend) {
+    let Some(lab) = support::Lab::require() else {
+        return;
+    };
+    let (fwd4, fwd6) = forwarding_before(&lab);
+    let mut spec = support::EngineSpec::new(version, backend);
+    if version != support::DockerVersion::V28_5 {
+        spec.extra_args = vec!["--experimental".into(), "--ip6tables".into()];
+    }
+    let engine = support::Engine::start(&lab, spec);
+    for args in [
+        &["--internal", "--subnet", "10.10.1.0/24", "nfd-int"][..],
+        &[
+            "-o",
+            "com.docker.network.bridge.enable_icc=false",
+            "--subnet",
+            "10.10.2.0/24",
+            "nfd-noicc",
+        ],
+        &[
+            "--ipv6",
+            "--subnet",
+            "10.10.3.0/24",
+            "--subnet",
+            "fd00:dead:beef::/64",
+            "nfd-v6",
+        ],
+    ] {
+        let mut a = vec!["network", "create"];
+        a.extend_from_slice(args);
+        engine.docker_ok(a);
+    }
+    let c1 = run_idle(&engine, "nfd-int", &[]);
+    let c2 = run_idle(&engine, "nfd-noicc", &["7071:80"]);
+    // Host and container ports agree on the order (≤26's SortPortMap is
+    // only deterministic then).
+    let c3 = run_idle(&engine, "nfd-v6", &["7073:80/tcp", "7072:53/udp"]);
+    let mut st = state_of(
+        &engine,
+        &["bridge", "nfd-int", "nfd-noicc", "nfd-v6"],
+        &[c1, c2, c3],
+        true,
+    );
+    st.options.ip6tables = true;
+    let what = format!(
+        "Docker {} on {} with options",
+        st.version.unwrap(),
+        backend.name()
+    );
+    let mut errors = Vec::new();
+    for (family, fwd) in [(Family::Ipv4, fwd4), (Family::Ipv6, fwd6)] {
+        let got = engine.iptables_save(family, backend);
+        let e = expected(&st, family);
+        if let Err(e) = compare_saves(&format!("{what}, {family}"), &e.save_text(fwd), &got) {
+            errors.push(e);
+        }
+    }
+    engine.stop();
+    assert!(errors.is_empty(), "{}", errors.join("\n\n"));
+}
+
+#[test]
+fn live_options_20_10_nft() {
+    live_options(support::DockerVersion::V20_10, support::Backend::Nft);
+}
+
+#[test]
+fn live_options_20_10_legacy() {
+    live_options(support::DockerVersion::V20_10, support::Backend::Legacy);
+}
+
+#[test]
+fn live_options_26_1_nft() {
+    live_options(support::DockerVersion::V26_1, support::Backend::Nft);
+}
+
+#[test]
+fn live_options_26_1_legacy() {
+    live_options(support::DockerVersion::V26_1, support::Backend::Legacy);
+}
+
+#[test]
+fn live_options_28_5_nft() {
+    live_options(support::DockerVersion::V28_5, support::Backend::Nft);
+}
+
+#[test]
+fn live_options_28_5_legacy() {
+    live_options(support::DockerVersion::V28_5, support::Backend::Legacy);
 }

@@ -35,7 +35,10 @@ pub mod text;
 pub use fingerprint::{fingerprint, fingerprint_families, Confidence, Fingerprint};
 pub use generation::Generation;
 pub use nft::NftExpectation;
-pub use owner::{chain_owner, classify, is_docker_chain, ChainOwner, DockerRule, RuleKind};
+pub use owner::{
+    chain_owner, classify, classify_rule, is_docker_chain, must_precede, ChainOwner, DockerRule,
+    RuleKind,
+};
 
 use crate::docker::{DockerState, Proto, Version};
 use crate::ruleset::{BaseChain, Chain, Counters, Policy, Rule, Table, TableCompat};
@@ -129,6 +132,8 @@ pub struct ExpectedRule {
     /// The rule as the kernel holds it (counters zero, no handle).
     pub rule: Rule,
     pub origin: Origin,
+    /// What kind of Docker rule it is ([`classify`]).
+    pub kind: Option<RuleKind>,
 }
 
 /// Who a chain belongs to.
@@ -142,6 +147,33 @@ pub struct ExpectedChain {
 }
 
 impl ExpectedChain {
+    /// Pairs `(i, j)` of indexes into `actual` (the live chain's rules, in
+    /// order) where `actual[i]` is an expected rule that Docker needs
+    /// *after* the expected rule `actual[j]`, yet `i < j` ([`must_precede`]).
+    /// The rest of the fresh-start order is not significant.
+    pub fn misordered(&self, table: &str, actual: &[Rule]) -> Vec<(usize, usize)> {
+        let kinds: Vec<Option<&RuleKind>> = actual
+            .iter()
+            .map(|a| {
+                self.rules
+                    .iter()
+                    .find(|r| r.rule.same_spec(a))
+                    .and_then(|r| r.kind.as_ref())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (i, ki) in kinds.iter().enumerate() {
+            for (j, kj) in kinds.iter().enumerate().skip(i + 1) {
+                if let (Some(a), Some(b)) = (ki, kj) {
+                    if must_precede(table, &self.name, b, a) {
+                        out.push((i, j));
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Where to put expected rule `index` into `actual` (the live chain's
     /// rules, in order) so that it sits where Docker would have put it:
     /// right after the nearest expected rule before it that is present, else
@@ -235,6 +267,30 @@ pub struct Expected {
     /// What the expectation does not model for this state, and options it
     /// cannot see (e.g. environment variables of the daemon).
     pub caveats: Vec<String>,
+    /// The bridges of the state's networks (to tell Docker's rules in
+    /// built-in chains from look-alikes on other interfaces).
+    pub bridges: Vec<String>,
+}
+
+/// How a live rule relates to the expectation ([`Expected::judge`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Judgement<'a> {
+    /// It is this expected rule.
+    Expected(&'a ExpectedRule),
+    /// Docker made it (by its shape, on a Docker bridge), but it is not
+    /// expected now: left behind by a container, port or network that is
+    /// gone or changed (e.g. a DNAT to an old container address), or by
+    /// another Docker version. `replaced_by` is the expected rule in the
+    /// same slot (the DNAT for the same host port), if any.
+    Stale {
+        rule: DockerRule,
+        replaced_by: Option<&'a ExpectedRule>,
+    },
+    /// In one of Docker's own chains, but no shape Docker makes: someone
+    /// else's rule in Docker's chain.
+    Unknown,
+    /// Not Docker's (includes the user's rules in DOCKER-USER).
+    NotDockers,
 }
 
 impl Expected {
@@ -247,6 +303,52 @@ impl Expected {
         self.policies
             .iter()
             .find(|p| p.table == table && p.chain == chain)
+    }
+
+    /// What `rule`, found in `table`/`chain` of the live ruleset, is.
+    pub fn judge(&self, table: &str, chain: &str, rule: &Rule) -> Judgement<'_> {
+        let exp_chain = self.table(table).and_then(|t| t.chain(chain));
+        if let Some(r) = exp_chain.and_then(|c| c.rules.iter().find(|r| r.rule.same_spec(rule))) {
+            return Judgement::Expected(r);
+        }
+        let owner = chain_owner(table, chain);
+        let Some(d) = owner::classify_rule(self.family, table, chain, rule) else {
+            return match owner {
+                ChainOwner::Docker => Judgement::Unknown,
+                _ => Judgement::NotDockers,
+            };
+        };
+        let dockerish = |b: &str| {
+            self.bridges.iter().any(|x| x == b)
+                || b == "docker0"
+                || b.strip_prefix("br-")
+                    .is_some_and(|h| h.len() == 12 && h.bytes().all(|c| c.is_ascii_hexdigit()))
+        };
+        let ours = match owner {
+            ChainOwner::DockerUser => d.kind == RuleKind::Return,
+            ChainOwner::Builtin => d.bridge().map_or(true, dockerish),
+            ChainOwner::Docker => true,
+            ChainOwner::Other => false,
+        };
+        if !ours {
+            return Judgement::NotDockers;
+        }
+        let replaced_by = exp_chain.and_then(|c| {
+            c.rules.iter().find(|r| {
+                r.kind.as_ref().is_some_and(|k| {
+                    let e = DockerRule {
+                        table: table.to_string(),
+                        chain: chain.to_string(),
+                        kind: k.clone(),
+                    };
+                    d.conflicts_with(&e)
+                })
+            })
+        });
+        Judgement::Stale {
+            rule: d,
+            replaced_by,
+        }
     }
 
     /// The expected tables as model tables, built-in chain policies
@@ -314,6 +416,7 @@ pub fn expected(state: &DockerState, family: Family) -> Expected {
             caveats: vec!["Docker's version is unknown: no rules can be expected \
                            (fingerprint the live ruleset and use expected_for)"
                 .into()],
+            bridges: state.networks.iter().map(|n| n.bridge.clone()).collect(),
         },
     }
 }
@@ -380,6 +483,7 @@ fn build(
         policies: sim.policies,
         nft,
         caveats: sim.caveats,
+        bridges: state.networks.iter().map(|n| n.bridge.clone()).collect(),
     }
 }
 
@@ -432,8 +536,10 @@ fn finish_chain(
             .iter()
             .map(|r| {
                 let line = format!("-A {chain} {}", r.args);
+                let kind = classify(table, &line).map(|d| d.kind);
                 ExpectedRule {
                     rule: text::parse_rule(family, table, &line),
+                    kind,
                     line,
                     origin: r.origin.clone(),
                 }

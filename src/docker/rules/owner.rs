@@ -627,6 +627,58 @@ fn classify_filter(p: &Parts) -> Option<RuleKind> {
     }
 }
 
+/// Whether Docker rule `a` must come before `b` in `table`/`chain` for the
+/// chain to work as Docker means it (DOCKER-USER's jump before Docker's,
+/// a bridge's published-port ACCEPTs before its default DROP, skip-DNAT
+/// before the DNATs, a routed network's RETURN before the jumps to stage 2,
+/// a trusted interface's ACCEPT before the container's raw DROP, RETURN
+/// last, …). Any other order of Docker's rules is not significant — it is
+/// creation order, which differs after a daemon restart (docker-rules.md
+/// §5.5).
+pub fn must_precede(table: &str, chain: &str, a: &RuleKind, b: &RuleKind) -> bool {
+    let (ra, sa) = order_key(table, chain, a);
+    let (rb, sb) = order_key(table, chain, b);
+    ra < rb && (sa.is_none() || sb.is_none() || sa == sb)
+}
+
+/// (rank, scope): lower ranks first, among rules of the same scope (a
+/// bridge or a container address; `None` concerns every rule).
+fn order_key(table: &str, chain: &str, kind: &RuleKind) -> (u8, Option<String>) {
+    use RuleKind::*;
+    match (table, chain, kind) {
+        ("filter", "FORWARD", Jump { to }) if to == "DOCKER-USER" => (0, None),
+        ("filter", "FORWARD", Jump { .. } | Ipset) => (1, None),
+        ("filter", "FORWARD", _) => (2, None),
+        (
+            "filter",
+            "DOCKER",
+            PortAccept { bridge, .. } | RoutedIcmp { bridge } | Link { bridge },
+        ) => (0, Some(bridge.clone())),
+        ("filter", "DOCKER", BridgeDefault { bridge, .. }) => (1, Some(bridge.clone())),
+        ("nat", "DOCKER", SkipDnat { .. } | Wsl2Loopback) => (0, None),
+        ("nat", "DOCKER", Dnat { .. }) => (1, None),
+        (_, "DOCKER-ISOLATION-STAGE-1", IsolationRouted { .. }) => (0, None),
+        (_, "DOCKER-ISOLATION-STAGE-1", Isolation { .. } | InternalDrop { .. }) => (1, None),
+        (_, "DOCKER-ISOLATION-STAGE-1" | "DOCKER-ISOLATION-STAGE-2" | "DOCKER-USER", Return) => {
+            (2, None)
+        }
+        ("filter", "DOCKER-FORWARD", FwMark) => (0, None),
+        ("filter", "DOCKER-FORWARD", Jump { to }) => match to.as_str() {
+            "DOCKER-CT" => (1, None),
+            "DOCKER-BRIDGE" => (3, None),
+            _ => (2, None),
+        },
+        ("filter", "DOCKER-FORWARD", _) => (4, None),
+        ("raw", "PREROUTING", RawTrustedAccept { ip, .. } | RawWsl2Accept { ip, .. }) => {
+            (0, Some(ip.clone()))
+        }
+        ("raw", "PREROUTING", RawDirectDrop { ip, .. } | RawLoopbackDrop { ip, .. }) => {
+            (1, Some(ip.clone()))
+        }
+        _ => (0, None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
