@@ -1922,3 +1922,104 @@ fn live_options_28_5_nft() {
 fn live_options_28_5_legacy() {
     live_options(support::DockerVersion::V28_5, support::Backend::Legacy);
 }
+
+/// After a daemon restart (docker-rules.md §5.5) the rules are the same but
+/// their order is not the fresh-start order: every chain must hold the
+/// expected rules as a set, in an order that satisfies `must_precede`, and
+/// `judge` must find every live rule expected.
+fn live_restart(version: support::DockerVersion) {
+    let Some(lab) = support::Lab::require() else {
+        return;
+    };
+    let (fwd4, fwd6) = forwarding_before(&lab);
+    let backend = support::Backend::Nft;
+    let mut engine = support::Engine::start(&lab, support::EngineSpec::new(version, backend));
+    engine.create_network("nfd-user");
+    for (network, publish) in [
+        ("bridge", ["--publish=8080:80", "--publish=5353:53/udp"]),
+        ("nfd-user", ["--publish=8081:80", "--publish=5354:53/udp"]),
+    ] {
+        let mut args = vec!["run", "-d", "--restart=always", "--network", network];
+        args.extend(publish);
+        args.extend([
+            support::engine::IMAGE,
+            "sh",
+            "-c",
+            "trap 'exit 0' TERM; sleep 3600 & wait",
+        ]);
+        engine.docker_ok(args);
+    }
+    engine.restart();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let ids = loop {
+        let ids: Vec<String> = engine
+            .docker_ok(["ps", "-q", "--no-trunc"])
+            .lines()
+            .map(str::to_string)
+            .collect();
+        if ids.len() == 2 {
+            break ids;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "containers did not come back"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // Give the second container's rules a moment after `ps` shows it.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let st = state_of(&engine, &["bridge", "nfd-user"], &ids, true);
+    let mut errors = Vec::new();
+    for (family, fwd) in [(Family::Ipv4, fwd4), (Family::Ipv6, fwd6)] {
+        let got = engine.iptables_save(family, backend);
+        let e = expected(&st, family);
+        let want = parse_save(&e.save_text(fwd));
+        let have = parse_save(&got);
+        let live = tables_of(family, &got);
+        for w in &want {
+            let h = have.iter().find(|h| h.name == w.name).unwrap();
+            assert_eq!(w.chains, h.chains, "{family} {}", w.name);
+            for (chain, rules) in &w.rules {
+                let theirs = &h.rules.iter().find(|(c, _)| c == chain).unwrap().1;
+                let (mut a, mut b) = (rules.clone(), theirs.clone());
+                a.sort();
+                b.sort();
+                if a != b {
+                    errors.push(format!("{family} {} {chain}: {a:#?} != {b:#?}", w.name));
+                }
+                let lt = live.iter().find(|t| t.name == w.name).unwrap();
+                let lc = lt.chain(chain).unwrap();
+                let ec = e.table(&w.name).unwrap().chain(chain).unwrap();
+                let bad = ec.misordered(&w.name, &lc.rules);
+                if !bad.is_empty() {
+                    errors.push(format!(
+                        "{family} {} {chain}: misordered {bad:?}: {theirs:#?}",
+                        w.name
+                    ));
+                }
+                for r in &lc.rules {
+                    if !matches!(e.judge(&w.name, chain, r), rules::Judgement::Expected(_)) {
+                        errors.push(format!("{family} {} {chain}: not expected: {r:?}", w.name));
+                    }
+                }
+            }
+        }
+    }
+    engine.stop();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn live_restart_20_10() {
+    live_restart(support::DockerVersion::V20_10);
+}
+
+#[test]
+fn live_restart_26_1() {
+    live_restart(support::DockerVersion::V26_1);
+}
+
+#[test]
+fn live_restart_28_5() {
+    live_restart(support::DockerVersion::V28_5);
+}
