@@ -1213,6 +1213,7 @@ fn fingerprints_of_fixtures() {
         }
         .unwrap_or_else(|| panic!("{file}: no fingerprint"));
         assert_eq!(fp.generation, want, "{file} ({scen}): {:?}", fp.evidence);
+        assert_eq!(fp.userland_proxy, Some(scen != "noproxy"), "{file}");
     }
     // Generated rulesets of every generation fingerprint to it.
     for (version, scen) in [
@@ -1236,6 +1237,22 @@ fn fingerprints_of_fixtures() {
         );
     }
     assert!(rules::fingerprint(&[]).is_none());
+}
+
+#[test]
+fn without_a_version() {
+    let mut st = scenario("28.5.2", "default");
+    st.version = None;
+    let e = expected(&st, Family::Ipv4);
+    assert!(e.tables.is_empty() && e.generation.is_none() && !e.caveats.is_empty());
+    // With a fingerprinted generation instead.
+    let e = rules::expected_for(&st, Family::Ipv4, Generation::V28_2_2);
+    assert_text(
+        "expected_for",
+        &fixture("docker-28-default.rules"),
+        &e.save_text(false),
+    );
+    assert_eq!(e.version, Some(v("28.5.2")));
 }
 
 /// Every capture in moby's generated iptablesdoc, for every tag that has
@@ -1734,13 +1751,15 @@ fn live(version: support::DockerVersion, backend: support::Backend, proxy: bool)
     )
     .expect("a fingerprint");
     let want = Generation::of(st.version.unwrap());
-    let fp_ok = fp.generation == want;
+    let fp_ok = fp.generation == want
+        && fp.userland_proxy == Some(proxy)
+        && fp.ip6tables == Some(st.options.ip6tables);
     engine.stop();
     assert!(errors.is_empty(), "{}", errors.join("\n\n"));
     assert!(
         fp_ok,
-        "{what}: fingerprint {:?}, want {want:?}: {:?}",
-        fp.generation, fp.evidence
+        "{what}: fingerprint {fp:?}, want {want:?}, proxy {proxy}, ip6tables {}",
+        st.options.ip6tables
     );
 }
 

@@ -30,6 +30,26 @@ pub struct Fingerprint {
     pub confidence: Confidence,
     /// Human-readable reasons, strongest first.
     pub evidence: Vec<String>,
+    /// `--userland-proxy`, as the nat OUTPUT jump to DOCKER tells it (it
+    /// excludes loopback only with the proxy on); `None` without that jump.
+    /// The Engine API does not report this option.
+    pub userland_proxy: Option<bool>,
+    /// `--ip6tables`: whether the IPv6 tables hold Docker's chains (only
+    /// known from [`fingerprint_families`]).
+    pub ip6tables: Option<bool>,
+}
+
+/// The proxy setting from nat OUTPUT's jump to DOCKER.
+fn userland_proxy(tables: &[Table]) -> Option<bool> {
+    chain(tables, "nat", "OUTPUT")?
+        .rules
+        .iter()
+        .find(|r| jumps_to(r, "DOCKER") && r.matches.iter().any(|m| m.name == "addrtype"))
+        .map(|r| r.spec.dst.invert && !r.spec.dst.is_any())
+}
+
+fn has_docker_chains(tables: &[Table]) -> bool {
+    chain(tables, "filter", "DOCKER").is_some() || chain(tables, "nat", "DOCKER").is_some()
 }
 
 fn table<'a>(tables: &'a [Table], name: &str) -> Option<&'a Table> {
@@ -73,7 +93,9 @@ pub fn fingerprint(tables: &[Table]) -> Option<Fingerprint> {
 pub fn fingerprint_families(v4: &[Table], v6: &[Table]) -> Option<Fingerprint> {
     let mut fp = fingerprint_family(Family::Ipv4, v4);
     let fp6 = fingerprint_family(Family::Ipv6, v6);
-    match (&mut fp, fp6) {
+    let ip6tables = Some(has_docker_chains(v6) || v6.iter().any(|t| t.name == "docker-bridges"));
+    let proxy = userland_proxy(v4).or_else(|| userland_proxy(v6));
+    let out = match (&mut fp, fp6) {
         (None, fp6) => fp6,
         (Some(f), Some(f6)) if matches!(f.generation, Generation::Classic | Generation::V27) => {
             // IPv6 Docker chains with the classic shape: ip6tables is on,
@@ -99,16 +121,24 @@ pub fn fingerprint_families(v4: &[Table], v6: &[Table]) -> Option<Fingerprint> {
             fp
         }
         _ => fp,
-    }
+    };
+    out.map(|f| Fingerprint {
+        ip6tables,
+        userland_proxy: proxy,
+        ..f
+    })
 }
 
 fn fingerprint_family(family: Family, tables: &[Table]) -> Option<Fingerprint> {
+    let proxy = userland_proxy(tables);
     let fp = |generation, confidence, evidence: Vec<String>| {
         Some(Fingerprint {
             generation,
             backend: FirewallBackend::Iptables,
             confidence,
             evidence,
+            userland_proxy: proxy,
+            ip6tables: None,
         })
     };
     if tables.iter().any(|t| t.name == "docker-bridges") {
@@ -120,6 +150,8 @@ fn fingerprint_family(family: Family, tables: &[Table]) -> Option<Fingerprint> {
                 "table {} docker-bridges exists: Docker 29 with firewall-backend=nftables",
                 family.nft_name()
             )],
+            userland_proxy: None,
+            ip6tables: None,
         });
     }
     let filter = table(tables, "filter");
