@@ -1,8 +1,8 @@
 //! Docker's rule generations (docker-rules.md §2): which releases share one
 //! rule shape, and what distinguishes them, as data. The builders
-//! ([`super::classic`], [`super::ipset`], [`super::forward`]) read a
-//! generation's [`Profile`]; a new Docker release that changes a detail is
-//! one more variant and one more profile here.
+//! (`classic`, `ipset`, `forward`) read a generation's `Profile`; a new
+//! Docker release that changes a detail is one more variant and one more
+//! profile here.
 
 use crate::docker::Version;
 use serde::Serialize;

@@ -9,16 +9,16 @@
 //! How: the builders replay dockerd's own call sequence (driver init, the
 //! controller's DOCKER-USER, each network in creation order, each container
 //! in start order; append/insert-if-missing and ensure-jump exactly as
-//! dockerd issues them) on an in-memory ruleset ([`sim`]), with the rule
+//! dockerd issues them) on an in-memory ruleset (`sim`), with the rule
 //! text spelled as iptables-save prints it ([`text`]). The text is then
 //! parsed with the rules-file parser, so expected rules compare equal
 //! ([`Rule::same_spec`]) to what the kernel holds.
 //!
 //! One place per generation: [`generation`] holds each generation's
-//! distinguishing details as data; [`classic`] builds ≤27, [`ipset`] 28.0.0,
-//! [`forward`] 28.0.1 … 29 (iptables), [`nft`] describes 29's nftables
+//! distinguishing details as data; `classic` builds ≤27, `ipset` 28.0.0,
+//! `forward` 28.0.1 … 29 (iptables), [`nft`] describes 29's nftables
 //! backend. [`owner`] says which chains and rules are Docker's;
-//! [`fingerprint`] recognises a generation from a live ruleset.
+//! [`mod@fingerprint`] recognises a generation from a live ruleset.
 
 mod classic;
 mod common;
@@ -401,7 +401,7 @@ impl Expected {
 /// What `state`'s daemon must have for `family`. The generation comes from
 /// `state.version`; without a version (the Engine API did not answer) the
 /// result has no tables and says so in its caveats — use
-/// [`expected_for`] with a [`fingerprint`]ed generation instead.
+/// [`expected_for`] with a [`fingerprint()`]ed generation instead.
 pub fn expected(state: &DockerState, family: Family) -> Expected {
     match state.version {
         Some(v) => build(state, family, v, Generation::of(v)),

@@ -6,7 +6,7 @@
 //! `-o`, `-p`, the matches in the order given, then `-j` and the target's
 //! options — with `!` before each inverted part, addresses with their prefix
 //! length (`/32`, `/128`) and the protocol match made explicit (`-m tcp`).
-//! [`Line`] writes rules in that order, so two rules are the same rule
+//! `Line` writes rules in that order, so two rules are the same rule
 //! exactly when their texts are equal.
 
 use crate::ruleset::command::{parse_command, split_args, Command};
