@@ -133,7 +133,7 @@ fn setup_ip_tables(b: &mut Build<'_>, n: &Network) {
     } else {
         // setupIPTablesInternal
         let nat = b.gw(n) != GwMode::Routed;
-        if n.masquerade && nat {
+        if b.masq(n) && nat {
             b.masquerade(n, &prefix);
             if b.proxy() {
                 b.skip_dnat(n);

@@ -154,6 +154,13 @@ impl<'a> Build<'a> {
         self.sim.append("nat", "OUTPUT", line, src, why);
     }
 
+    /// Whether the network masquerades: its own option, and for the default
+    /// network `bridge` also the daemon's `--ip-masq` (the Engine API shows
+    /// it as the network's option too).
+    pub fn masq(&self, n: &Network) -> bool {
+        n.masquerade && (n.name != "bridge" || self.st.options.ip_masq)
+    }
+
     /// `-A POSTROUTING -s SUBNET ! -o BR -j MASQUERADE` (or SNAT), inserted.
     pub fn masquerade(&mut self, n: &Network, prefix: &str) {
         let target = match self.snat_to(n) {

@@ -22,7 +22,17 @@ const STAGE2: &str = "DOCKER-ISOLATION-STAGE-2";
 
 pub(crate) fn build(b: &mut Build<'_>) {
     init(b);
-    b.user_chain();
+    // 28.3+: no DOCKER-USER when DOCKER_FIREWALL_BACKEND=nftables (28.x's
+    // experimental switch, which only moved DOCKER-USER and the DNS rules).
+    let nft_user = b.gen < super::Generation::V29
+        && b.at_least(28, 3, 0)
+        && b.st
+            .options
+            .firewall_backend
+            .eq_ignore_ascii_case("nftables");
+    if !nft_user {
+        b.user_chain();
+    }
     let st = b.st;
     for n in &st.networks {
         // Families a network does not have get no rules (28.0.1+).
@@ -151,12 +161,12 @@ fn external(b: &mut Build<'_>, n: &Network, prefix: &str) {
             );
         }
     }
-    if n.masquerade && nat {
+    if b.masq(n) && nat {
         b.masquerade(n, prefix);
     }
     // 28.0.1 also skipped DNAT for every routed network (fixed in 28.0.2).
     let routed_skip = !nat && b.ver <= Version::new(28, 0, 1);
-    if b.p.skip_dnat && ((n.masquerade && b.proxy()) || routed_skip) {
+    if b.p.skip_dnat && ((b.masq(n) && b.proxy()) || routed_skip) {
         b.skip_dnat(n);
     }
     if b.hairpin() {

@@ -114,10 +114,10 @@ fn network(b: &mut Build<'_>, n: &Network, prefix: &str) {
     }
     let gw = b.gw(n);
     let nat = gw != GwMode::Routed;
-    if n.masquerade && nat {
+    if b.masq(n) && nat {
         b.masquerade(n, prefix);
     }
-    if !nat || (n.masquerade && b.proxy()) {
+    if !nat || (b.masq(n) && b.proxy()) {
         b.skip_dnat(n);
     }
     if b.hairpin() {
