@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod model;
+pub mod rules;
 
 pub use model::{
     DaemonOptions, DockerState, Endpoint, Network, PortBinding, Proto, Subnet, Version,

@@ -1,0 +1,245 @@
+//! Rule text in iptables-save's canonical spelling, and turning it into
+//! model rules with the rules-file parser (so expected rules are byte for
+//! byte what the kernel holds when Docker made them).
+//!
+//! iptables-save prints a rule's parts in a fixed order — `-s`, `-d`, `-i`,
+//! `-o`, `-p`, the matches in the order given, then `-j` and the target's
+//! options — with `!` before each inverted part, addresses with their prefix
+//! length (`/32`, `/128`) and the protocol match made explicit (`-m tcp`).
+//! `Line` writes rules in that order, so two rules are the same rule
+//! exactly when their texts are equal.
+
+use crate::ruleset::command::{parse_command, split_args, Command};
+use crate::ruleset::protocols::ProtoNames;
+use crate::ruleset::save::Printer;
+use crate::ruleset::Rule;
+use crate::xt::parse::ParseCtx;
+use crate::xt::Services;
+use crate::Family;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::OnceLock;
+
+/// The ipsets Docker 28.0.0 creates, with the index a fresh network
+/// namespace gives them (Docker creates the IPv4 set first). The kernel's
+/// `set` match stores the index, not the name; expected rules use these
+/// stand-in indexes, so compare `set` matches by name (print both sides
+/// with their own index → name maps), not by their bytes.
+pub const STANDIN_SET_INDEXES: [(&str, u16); 2] =
+    [("docker-ext-bridges-v4", 0), ("docker-ext-bridges-v6", 1)];
+
+/// Name of a stand-in set index (see [`STANDIN_SET_INDEXES`]).
+pub fn standin_set_name(index: u16) -> Option<String> {
+    STANDIN_SET_INDEXES
+        .iter()
+        .find(|(_, i)| *i == index)
+        .map(|(n, _)| (*n).to_string())
+}
+
+fn standin_set_index(name: &str) -> Option<u16> {
+    STANDIN_SET_INDEXES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, i)| *i)
+}
+
+/// Protocol names: iptables' own list covers everything Docker uses (tcp,
+/// udp, sctp, icmp, ipv6-icmp), so no `/etc/protocols` is needed.
+fn protocols() -> &'static ProtoNames {
+    static P: OnceLock<ProtoNames> = OnceLock::new();
+    P.get_or_init(|| ProtoNames::from_etc_protocols(""))
+}
+
+/// Docker's rules use numeric ports only.
+fn services() -> &'static Services {
+    static S: OnceLock<Services> = OnceLock::new();
+    S.get_or_init(Services::default)
+}
+
+/// Parses one `-A CHAIN …` line of `table` into a rule. Panics when the
+/// text does not parse: every line comes from this module's builders, so a
+/// failure is a bug in them (or an extension the parser lacks).
+pub(crate) fn parse_rule(family: Family, table: &str, line: &str) -> Rule {
+    let ctx = ParseCtx {
+        family,
+        proto: 0,
+        proto_invert: false,
+        table,
+        protocols: protocols(),
+        services: services(),
+        set_index: &standin_set_index,
+    };
+    match parse_command(&split_args(line), &ctx) {
+        Ok(Command::Append { mut rules, .. }) if rules.len() == 1 => rules.remove(0),
+        Ok(other) => panic!("expected rule `{line}' is not one -A rule: {other:?}"),
+        Err(e) => panic!("expected rule `{line}' ({family}, {table}) does not parse: {e}"),
+    }
+}
+
+/// A printer for expected rules (stand-in set names, iptables' protocol
+/// names).
+pub fn printer(family: Family) -> Printer<'static> {
+    Printer {
+        family,
+        counters: false,
+        protocols: protocols(),
+        set_name: &standin_set_name,
+    }
+}
+
+/// An address with its full prefix, as iptables-save prints a host.
+pub(crate) fn host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}/32"),
+        IpAddr::V6(a) => format!("{a}/128"),
+    }
+}
+
+/// A subnet with its host bits cleared (Docker masks it).
+pub(crate) fn subnet4(addr: Ipv4Addr, prefix: u8) -> String {
+    let p = prefix.min(32);
+    let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+    format!("{}/{p}", Ipv4Addr::from(u32::from(addr) & mask))
+}
+
+pub(crate) fn subnet6(addr: Ipv6Addr, prefix: u8) -> String {
+    let p = prefix.min(128);
+    let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+    format!("{}/{p}", Ipv6Addr::from(u128::from(addr) & mask))
+}
+
+/// `ADDR:PORT`, `[ADDR6]:PORT` (Go's `net.JoinHostPort`).
+pub(crate) fn join_host_port(ip: IpAddr, port: u16) -> String {
+    match ip {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+/// The loopback range the nat OUTPUT jump excludes with the proxy on.
+pub(crate) fn loopback(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "127.0.0.0/8",
+        Family::Ipv6 => "::1/128",
+    }
+}
+
+/// ICMP's protocol name as iptables-save prints it.
+pub(crate) fn icmp(family: Family) -> &'static str {
+    match family {
+        Family::Ipv4 => "icmp",
+        Family::Ipv6 => "ipv6-icmp",
+    }
+}
+
+/// A rule's arguments, assembled in iptables-save's order.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Line {
+    s: String,
+    d: String,
+    i: String,
+    o: String,
+    p: String,
+    m: String,
+}
+
+fn sel(flag: &str, not: bool, v: &str) -> String {
+    if not {
+        format!(" ! {flag} {v}")
+    } else {
+        format!(" {flag} {v}")
+    }
+}
+
+impl Line {
+    pub fn new() -> Line {
+        Line::default()
+    }
+    pub fn s(mut self, v: &str) -> Line {
+        self.s = sel("-s", false, v);
+        self
+    }
+    pub fn not_s(mut self, v: &str) -> Line {
+        self.s = sel("-s", true, v);
+        self
+    }
+    pub fn d(mut self, v: &str) -> Line {
+        self.d = sel("-d", false, v);
+        self
+    }
+    pub fn not_d(mut self, v: &str) -> Line {
+        self.d = sel("-d", true, v);
+        self
+    }
+    pub fn i(mut self, v: &str) -> Line {
+        self.i = sel("-i", false, v);
+        self
+    }
+    pub fn not_i(mut self, v: &str) -> Line {
+        self.i = sel("-i", true, v);
+        self
+    }
+    pub fn o(mut self, v: &str) -> Line {
+        self.o = sel("-o", false, v);
+        self
+    }
+    pub fn not_o(mut self, v: &str) -> Line {
+        self.o = sel("-o", true, v);
+        self
+    }
+    /// `-p PROTO` without a match.
+    pub fn p(mut self, proto: &str) -> Line {
+        self.p = format!(" -p {proto}");
+        self
+    }
+    /// `-p PROTO -m PROTO --dport N` (or `--sport`).
+    pub fn port(mut self, proto: &str, option: &str, port: u16) -> Line {
+        self.p = format!(" -p {proto}");
+        self.m.push_str(&format!(" -m {proto} {option} {port}"));
+        self
+    }
+    /// A match with its options, e.g. `-m addrtype --dst-type LOCAL`.
+    pub fn m(mut self, text: &str) -> Line {
+        self.m.push(' ');
+        self.m.push_str(text);
+        self
+    }
+    /// Finishes with `-j TARGET [options]`; returns the arguments after
+    /// `-A CHAIN`.
+    pub fn j(self, target: &str) -> String {
+        let mut out = format!(
+            "{}{}{}{}{}{}",
+            self.s, self.d, self.i, self.o, self.p, self.m
+        );
+        out.push_str(" -j ");
+        out.push_str(target);
+        out.trim_start().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_order() {
+        assert_eq!(
+            Line::new()
+                .port("tcp", "--dport", 80)
+                .o("docker0")
+                .not_i("docker0")
+                .d("172.17.0.2/32")
+                .j("ACCEPT"),
+            "-d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT"
+        );
+        assert_eq!(Line::new().j("RETURN"), "-j RETURN");
+        assert_eq!(subnet4("172.17.0.1".parse().unwrap(), 16), "172.17.0.0/16");
+        assert_eq!(
+            subnet6("fd00:dead:beef::1".parse().unwrap(), 64),
+            "fd00:dead:beef::/64"
+        );
+        assert_eq!(
+            join_host_port("fd00::2".parse().unwrap(), 80),
+            "[fd00::2]:80"
+        );
+    }
+}
