@@ -371,9 +371,18 @@ pub fn write_tables<T: Transport>(
 pub fn read_for_write<T: Transport>(
     reader: &mut super::NftReader<T>,
 ) -> Result<(crate::ruleset::Ruleset, u32), crate::backend::BackendError> {
+    let mut attempts = 0;
     loop {
+        attempts += 1;
         let before = reader.genid()?;
-        let rs = super::read::read_ruleset_with(reader, None)?;
+        let rs = match super::read::read_ruleset_with(reader, None) {
+            Ok(rs) => rs,
+            // Another writer committed during a dump (NLM_F_DUMP_INTR): read again.
+            Err(crate::backend::BackendError::Netlink(
+                crate::netlink::NetlinkError::DumpInterrupted(_),
+            )) if attempts < 20 => continue,
+            Err(e) => return Err(e),
+        };
         if reader.genid()? == before {
             return Ok((rs, before));
         }
