@@ -959,6 +959,9 @@ impl XtKernel for Rogue<'_> {
     fn set_name(&mut self, i: u16) -> std::io::Result<Option<String>> {
         self.inner.set_name(i)
     }
+    fn set_index(&mut self, n: &str) -> std::io::Result<Option<u16>> {
+        self.inner.set_index(n)
+    }
 }
 
 fn child_conflict() {

@@ -699,6 +699,10 @@ mod tests {
         fn set_name(&mut self, _: u16) -> io::Result<Option<String>> {
             Ok(None)
         }
+
+        fn set_index(&mut self, _: &str) -> io::Result<Option<u16>> {
+            Ok(None)
+        }
     }
 
     fn ctr(packets: u64) -> Counters {
