@@ -12,8 +12,8 @@ pub use report::{Report, Scope, Status};
 
 /// Judges `facts` (pure).
 pub fn diagnose(facts: &Facts) -> Report {
-    let findings = checks::run_all(facts);
+    let mut scope = Scope::default();
+    let findings = checks::run_all(facts, &mut scope);
     let checked = facts.rulesets.iter().any(|r| r.result.is_ok());
-    let scope = Scope::default();
     Report::new(findings, scope, checked)
 }

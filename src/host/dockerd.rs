@@ -283,6 +283,9 @@ pub struct DockerdProcess {
     pub config_file: String,
     /// `DOCKER_FIREWALL_BACKEND` from its environment (28.2–28.5).
     pub env_firewall_backend: Option<String>,
+    /// The `iptables` Docker's iptables back end runs: the first one along
+    /// this dockerd's `PATH`, with its symlinks followed (nft or legacy).
+    pub iptables: Option<crate::host::alternatives::CommandLink>,
 }
 
 fn environ(root: &HostRoot, pid: u32) -> BTreeMap<String, String> {
@@ -301,6 +304,19 @@ fn environ(root: &HostRoot, pid: u32) -> BTreeMap<String, String> {
 
 fn is_dockerd(p: &Process) -> bool {
     p.comm == "dockerd" || p.program() == "dockerd"
+}
+
+/// The default `PATH` of a daemon started without one (systemd's).
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The first `iptables` along `path`, resolved through its links.
+fn iptables_in_path(root: &HostRoot, path: Option<&str>) -> Option<crate::host::alternatives::CommandLink> {
+    path.unwrap_or(DEFAULT_PATH)
+        .split(':')
+        .filter(|d| d.starts_with('/'))
+        .map(|d| format!("{}/iptables", d.trim_end_matches('/')))
+        .find(|p| root.exists(std::path::Path::new(p)))
+        .map(|p| crate::host::alternatives::resolve_chain(root, &p))
 }
 
 pub fn dockerd_processes(root: &HostRoot) -> Vec<DockerdProcess> {
@@ -338,6 +354,7 @@ pub fn dockerd_processes(root: &HostRoot) -> Vec<DockerdProcess> {
                 rootless,
                 config_file,
                 env_firewall_backend: env.get("DOCKER_FIREWALL_BACKEND").cloned(),
+                iptables: iptables_in_path(root, env.get("PATH").map(String::as_str)),
             }
         })
         .collect()

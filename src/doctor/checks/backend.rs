@@ -7,13 +7,36 @@ use crate::doctor::facts::Facts;
 use crate::doctor::finding::{Finding, Severity};
 use crate::host::alternatives::IptablesVariant;
 
-/// The back end Docker's `iptables` command writes to.
+/// The back end Docker's `iptables` command writes to: the one along the
+/// local dockerd's `PATH`, else the system's `iptables`.
 pub fn command_backend(facts: &Facts) -> Option<Backend> {
-    match facts.env.alternatives.variant {
+    let variant = facts
+        .env
+        .dockerd
+        .processes
+        .iter()
+        .filter(|p| p.same_netns != Some(false))
+        .find_map(|p| p.iptables.as_ref().map(|l| l.variant))
+        .unwrap_or(facts.env.alternatives.variant);
+    match variant {
         IptablesVariant::Nft => Some(Backend::Nft),
         IptablesVariant::Legacy => Some(Backend::Legacy),
         IptablesVariant::Unknown | IptablesVariant::Absent => None,
     }
+}
+
+/// How the `iptables` Docker runs resolves, for evidence.
+fn command_chain(facts: &Facts) -> String {
+    facts
+        .env
+        .dockerd
+        .processes
+        .iter()
+        .filter(|p| p.same_netns != Some(false))
+        .find_map(|p| p.iptables.as_ref())
+        .unwrap_or(&facts.env.alternatives.iptables)
+        .chain
+        .join(" -> ")
 }
 
 fn other(b: Backend) -> Backend {
@@ -49,10 +72,7 @@ pub fn backends(facts: &Facts, out: &mut Vec<Finding>) {
                     )
                     .evidence(format!("{rules_in}: {}", docker_here.join(", ")))
                     .evidence(format!("{cmd_in}: no Docker chains"))
-                    .evidence(format!(
-                        "`{cmd}` resolves to: {}",
-                        facts.env.alternatives.iptables.chain.join(" -> ")
-                    ))
+                    .evidence(format!("`{cmd}` resolves to: {}", command_chain(facts)))
                     .fix(format!(
                         "point `{cmd}` back at {rules_in}: sudo update-alternatives --set iptables /usr/sbin/iptables-{rules_in} && \
                          sudo update-alternatives --set ip6tables /usr/sbin/ip6tables-{rules_in}; or move Docker to {cmd_in}: \

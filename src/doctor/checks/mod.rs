@@ -3,17 +3,22 @@
 
 pub mod backend;
 pub mod host;
+pub mod rules;
 
 use super::facts::Facts;
 use super::finding::Finding;
+use super::report::Scope;
 
-/// Runs every check.
-pub fn run_all(facts: &Facts) -> Vec<Finding> {
+/// Runs every check; `scope` records what was checked.
+pub fn run_all(facts: &Facts, scope: &mut Scope) -> Vec<Finding> {
     let mut out = Vec::new();
     host::privileges(facts, &mut out);
     host::daemon(facts, &mut out);
     backend::backends(facts, &mut out);
     backend::modules(facts, &mut out);
+    if facts.rulesets.iter().any(|r| r.result.is_ok()) {
+        rules::rules(facts, &mut out, scope);
+    }
     host::forwarding(facts, &mut out);
     host::bridges(facts, &mut out);
     host::firewall_managers(facts, &mut out);

@@ -1,0 +1,337 @@
+//! Docker's chains and rules against what the running Docker version must
+//! have for its networks and containers: missing chains, missing jumps,
+//! masquerading, and per published port the DNAT, filter ACCEPT, raw DROP
+//! and hairpin MASQUERADE; rules pointing at a container's old address;
+//! FORWARD dropping what Docker's missing rules would accept.
+
+use super::backend::command_backend;
+use crate::backend::Backend;
+use crate::docker::rules::{
+    expected, expected_for, fingerprint_families, Expected, FirewallBackend, Judgement, RuleKind,
+};
+use crate::docker::DockerState;
+use crate::doctor::facts::Facts;
+use crate::doctor::finding::{Finding, Severity};
+use crate::doctor::report::Scope;
+use crate::ruleset::{Policy, Ruleset, Table};
+use crate::Family;
+use std::collections::BTreeMap;
+
+/// The back end Docker's rules of `family` are in, or would be written to.
+pub fn docker_backend(facts: &Facts, family: Family) -> Backend {
+    facts
+        .backend_report(family)
+        .and_then(|b| b.docker_backend)
+        .or_else(|| {
+            // Docker's chains in one family say where the other's go.
+            facts.backends.iter().find_map(|b| b.docker_backend)
+        })
+        .or_else(|| command_backend(facts))
+        .unwrap_or(Backend::Nft)
+}
+
+/// The Docker state to expect rules for, and where its version came from.
+pub fn expectations(facts: &Facts, scope: &mut Scope) -> Vec<Expected> {
+    let (state, api) = match &facts.docker {
+        Ok(s) => (s.clone(), true),
+        Err(_) => (DockerState::default(), false),
+    };
+    if !state.options.iptables && api {
+        return Vec::new();
+    }
+    let tables = |family: Family| -> Vec<Table> {
+        let b = docker_backend(facts, family);
+        facts
+            .ruleset(b, family)
+            .and_then(|r| r.result.as_ref().ok())
+            .map(|rs| rs.tables.clone())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    if let Some(v) = state.version {
+        scope.docker_version = Some(v.to_string());
+        scope.version_source = Some("Engine API");
+        for family in Family::ALL {
+            out.push(expected(&state, family));
+        }
+    } else if let Some(fp) = fingerprint_families(&tables(Family::Ipv4), &tables(Family::Ipv6)) {
+        scope.docker_version = Some(fp.generation.releases().to_string());
+        scope.version_source = Some("ruleset fingerprint");
+        let mut state = state;
+        if let Some(p) = fp.userland_proxy {
+            state.options.userland_proxy = p;
+        }
+        if let Some(v6) = fp.ip6tables {
+            state.options.ip6tables = v6;
+        }
+        for family in Family::ALL {
+            out.push(expected_for(&state, family, fp.generation));
+        }
+    }
+    if let Some(g) = out.first().and_then(|e| e.generation) {
+        scope.generation = Some(g.releases().to_string());
+    }
+    out
+}
+
+/// What is missing, grouped by finding.
+#[derive(Default)]
+struct Missing {
+    /// finding id → evidence lines
+    by_id: BTreeMap<&'static str, Vec<String>>,
+}
+
+impl Missing {
+    fn add(&mut self, id: &'static str, line: String) {
+        self.by_id.entry(id).or_default().push(line);
+    }
+}
+
+fn missing_id(kind: Option<&RuleKind>) -> &'static str {
+    match kind {
+        Some(RuleKind::NatJump) => "nat-jump-missing",
+        Some(RuleKind::Jump { .. }) | Some(RuleKind::BridgeJump { .. }) => "docker-jump-missing",
+        Some(RuleKind::SubnetMasquerade { .. }) => "masquerade-missing",
+        Some(RuleKind::Dnat { .. }) => "dnat-missing",
+        Some(RuleKind::PortAccept { .. }) => "port-accept-missing",
+        Some(RuleKind::RawDirectDrop { .. }) | Some(RuleKind::RawLoopbackDrop { .. }) => "raw-drop-missing",
+        Some(RuleKind::SelfMasquerade { .. }) | Some(RuleKind::HostMasquerade { .. }) => {
+            "hairpin-masquerade-missing"
+        }
+        Some(RuleKind::Conntrack { .. }) | Some(RuleKind::Outgoing { .. }) | Some(RuleKind::Icc { .. }) => {
+            "forward-accept-missing"
+        }
+        _ => "docker-rule-missing",
+    }
+}
+
+fn missing_finding(id: &'static str, family: Family, count: usize) -> Finding {
+    let (severity, title) = match id {
+        "nat-jump-missing" => (
+            Severity::Error,
+            format!("{family}: nat PREROUTING/OUTPUT no longer send traffic to Docker's DOCKER chain: no published port answers"),
+        ),
+        "docker-jump-missing" => (
+            Severity::Error,
+            format!("{family}: jumps between Docker's chains are missing: container traffic skips Docker's rules"),
+        ),
+        "masquerade-missing" => (
+            Severity::Error,
+            format!("{family}: a bridge network's MASQUERADE rule is missing: its containers cannot reach the outside"),
+        ),
+        "dnat-missing" => (
+            Severity::Error,
+            format!("{family}: {count} published port(s) have no DNAT rule: they do not answer (or only through docker-proxy)"),
+        ),
+        "port-accept-missing" => (
+            Severity::Error,
+            format!("{family}: {count} published port(s) have no filter ACCEPT in DOCKER: forwarded connections to them are dropped"),
+        ),
+        "raw-drop-missing" => (
+            Severity::Warning,
+            format!("{family}: {count} raw PREROUTING DROP rule(s) are missing: containers are reachable directly, bypassing port publishing"),
+        ),
+        "hairpin-masquerade-missing" => (
+            Severity::Warning,
+            format!("{family}: {count} hairpin MASQUERADE rule(s) are missing: containers cannot reach their own published ports via the host"),
+        ),
+        "forward-accept-missing" => (
+            Severity::Error,
+            format!("{family}: Docker's FORWARD ACCEPT rules for its bridges are missing: container traffic is not let through"),
+        ),
+        _ => (
+            Severity::Error,
+            format!("{family}: {count} of Docker's rules are missing"),
+        ),
+    };
+    Finding::new(id, severity, title)
+}
+
+fn limit(mut lines: Vec<String>, max: usize) -> Vec<String> {
+    if lines.len() > max {
+        let more = lines.len() - max;
+        lines.truncate(max);
+        lines.push(format!("… and {more} more"));
+    }
+    lines
+}
+
+fn fix_command(facts: &Facts) -> String {
+    let netns = if facts.env.privileges.initial_user_namespace == Some(false) {
+        ""
+    } else {
+        "sudo "
+    };
+    format!("{netns}nfdoctor fix   (preview: nfdoctor fix --dry-run)")
+}
+
+/// One family's comparison.
+fn compare(
+    facts: &Facts,
+    exp: &Expected,
+    actual: &Ruleset,
+    backend: Backend,
+    api: bool,
+    out: &mut Vec<Finding>,
+) {
+    let family = exp.family;
+    let mut missing = Missing::default();
+    let mut chains_missing: Vec<(String, String, usize)> = Vec::new();
+    let mut stale: Vec<String> = Vec::new();
+    let mut misordered: Vec<String> = Vec::new();
+    for et in &exp.tables {
+        let at = actual.tables.iter().find(|t| t.name == et.name);
+        for ec in &et.chains {
+            let ac = at.and_then(|t| t.chain(&ec.name));
+            let Some(ac) = ac else {
+                if !ec.builtin {
+                    chains_missing.push((et.name.clone(), ec.name.clone(), ec.rules.len()));
+                    continue;
+                }
+                // A built-in chain nf_tables has not created yet: all its
+                // Docker rules are missing.
+                for r in &ec.rules {
+                    missing.add(missing_id(r.kind.as_ref()), format!("{}: {}  ({})", et.name, r.line, r.origin.why));
+                }
+                continue;
+            };
+            for r in &ec.rules {
+                // Without the API, only the daemon's own rules can be expected.
+                if !api && !matches!(r.origin.source, crate::docker::rules::Source::Daemon) {
+                    continue;
+                }
+                if !ac.rules.iter().any(|a| a.same_spec(&r.rule)) {
+                    missing.add(missing_id(r.kind.as_ref()), format!("{}: {}  ({})", et.name, r.line, r.origin.why));
+                }
+            }
+            if api {
+                for a in &ac.rules {
+                    if let Judgement::Stale { replaced_by: Some(new), .. } = exp.judge(&et.name, &ec.name, a) {
+                        let mut text = String::new();
+                        crate::docker::rules::text::printer(family).rule(&ec.name, a, &mut text);
+                        stale.push(format!("{}: {}  → expected: {}", et.name, text.trim_end(), new.line));
+                    }
+                }
+            }
+            for (i, j) in ec.misordered(&et.name, &ac.rules) {
+                misordered.push(format!("{} {}: rule {} must come after rule {}", et.name, ec.name, i + 1, j + 1));
+            }
+        }
+    }
+    let fix = fix_command(facts);
+    for (table, chain, rules) in &chains_missing {
+        let id = match (table.as_str(), chain.as_str()) {
+            ("nat", "DOCKER") => "nat-docker-chain-missing",
+            ("filter", "DOCKER") => "filter-docker-chain-missing",
+            _ => "docker-chain-missing",
+        };
+        let consequence = match id {
+            "nat-docker-chain-missing" => ": no published port answers, and every `docker run -p` fails with \"No chain/target/match by that name\"",
+            "filter-docker-chain-missing" => ": forwarded connections to published ports are dropped, and `docker run -p` fails",
+            _ => "",
+        };
+        out.push(
+            Finding::new(id, Severity::Error, format!("{family}: Docker's chain {table}/{chain} is missing{consequence}"))
+                .evidence(format!("{backend} back end, table {table}: no chain {chain} ({rules} rules expected in it)"))
+                .fix(fix.clone()),
+        );
+    }
+    for (id, lines) in missing.by_id {
+        let count = lines.len();
+        let mut f = missing_finding(id, family, count);
+        f.evidence = limit(lines, 12);
+        f.evidence.insert(0, format!("missing from the {backend} back end:"));
+        out.push(f.fix(fix.clone()));
+    }
+    if !stale.is_empty() {
+        let mut f = Finding::new(
+            "rule-points-to-old-address",
+            Severity::Error,
+            format!("{family}: {} Docker rule(s) point at an address a container no longer has", stale.len()),
+        );
+        f.evidence = limit(stale, 12);
+        out.push(f.fix(fix.clone()));
+    }
+    if !misordered.is_empty() {
+        let mut f = Finding::new(
+            "docker-rules-misordered",
+            Severity::Warning,
+            format!("{family}: some of Docker's rules are in an order that changes what they do"),
+        );
+        f.evidence = limit(misordered, 12);
+        out.push(f.fix(fix.clone()));
+    }
+    // FORWARD dropping what Docker's (missing) accepts would let through.
+    let forward = actual
+        .tables
+        .iter()
+        .find(|t| t.name == "filter")
+        .and_then(|t| t.chain("FORWARD"))
+        .and_then(|c| c.base.as_ref())
+        .map(|b| b.policy);
+    let accepts_missing = out.iter().any(|f| {
+        f.title.starts_with(&format!("{family}:"))
+            && matches!(
+                f.id,
+                "forward-accept-missing" | "docker-jump-missing" | "port-accept-missing" | "filter-docker-chain-missing"
+            )
+    });
+    if forward == Some(Policy::Drop) && accepts_missing {
+        out.push(
+            Finding::new(
+                "forward-drop",
+                Severity::Error,
+                format!("{family}: FORWARD's policy is DROP and Docker's ACCEPT rules are missing: containers' traffic is dropped"),
+            )
+            .evidence(format!("{backend} back end: filter FORWARD policy DROP"))
+            .fix(fix),
+        );
+    }
+}
+
+pub fn rules(facts: &Facts, out: &mut Vec<Finding>, scope: &mut Scope) {
+    let api = facts.docker.is_ok();
+    if let Ok(s) = &facts.docker {
+        scope.networks = s.networks.len();
+        scope.containers = s
+            .endpoints
+            .iter()
+            .map(|e| &e.container_id)
+            .collect::<std::collections::BTreeSet<_>>()
+            .len();
+        scope.published_ports = s.endpoints.iter().map(|e| e.ports.len()).sum();
+    }
+    let exps = expectations(facts, scope);
+    let mut backends = Vec::new();
+    for exp in &exps {
+        let family = exp.family;
+        if exp.backend == FirewallBackend::Nftables {
+            if let Some(report) = facts.backend_report(family) {
+                if !report.docker_nftables_table && exp.nft.as_ref().is_some_and(|n| n.for_family(family)) {
+                    out.push(
+                        Finding::new(
+                            "docker-nftables-table-missing",
+                            Severity::Error,
+                            format!("{family}: Docker runs with --firewall-backend=nftables but its table {} docker-bridges is missing", family.nft_name()),
+                        )
+                        .fix("sudo systemctl restart docker (nfdoctor does not rebuild Docker's nftables tables)"),
+                    );
+                }
+            }
+            continue;
+        }
+        if exp.tables.is_empty() {
+            continue;
+        }
+        scope.rules_expected += exp.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum::<usize>();
+        let backend = docker_backend(facts, family);
+        backends.push(format!("{backend} ({family})"));
+        let Some(Ok(actual)) = facts.ruleset(backend, family).map(|r| r.result.as_ref()) else {
+            continue;
+        };
+        compare(facts, exp, actual, backend, api, out);
+    }
+    if !backends.is_empty() {
+        scope.backend = Some(backends.join(", "));
+    }
+}
