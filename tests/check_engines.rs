@@ -82,7 +82,9 @@ struct Break {
 const BREAKS: &[Break] = &[
     Break {
         name: "nat DOCKER flushed and deleted",
-        apply: |e| ipt(e, "-t nat -F DOCKER; iptables -t nat -F PREROUTING; iptables -t nat -F OUTPUT; iptables -t nat -X DOCKER"),
+        apply: |e| {
+            ipt(e, "-t nat -F DOCKER; iptables -t nat -F PREROUTING; iptables -t nat -F OUTPUT; iptables -t nat -X DOCKER")
+        },
         expect: &["nat-docker-chain-missing", "nat-jump-missing"],
     },
     Break {
@@ -96,7 +98,9 @@ const BREAKS: &[Break] = &[
             let save = e.netns_exec_ok(["iptables-save", "-t", "nat"]);
             let line = save
                 .lines()
-                .find(|l| l.starts_with("-A DOCKER") && l.contains("--dport 8080") && l.contains("DNAT"))
+                .find(|l| {
+                    l.starts_with("-A DOCKER") && l.contains("--dport 8080") && l.contains("DNAT")
+                })
                 .unwrap()
                 .to_string();
             ipt(e, &format!("-t nat -D {}", line.trim_start_matches("-A ")));
@@ -140,6 +144,10 @@ fn healthy_then_breaks(version: DockerVersion, backend: Backend) {
     let Some(lab) = Lab::require() else { return };
     for brk in BREAKS {
         let engine = healthy_engine(&lab, version, backend, &[]);
+        if std::env::var_os("NFDOCTOR_SHOW_ENV").is_some() {
+            let out = engine.netns_exec([env!("CARGO_BIN_EXE_nfdoctor"), "env", "--json"]);
+            eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+        }
         let (code, report) = check(&engine);
         assert_eq!(
             (code, ids(&report)),
@@ -150,10 +158,23 @@ fn healthy_then_breaks(version: DockerVersion, backend: Backend) {
         let (code, report) = check(&engine);
         if std::env::var_os("NFDOCTOR_SHOW").is_some() {
             let socket = format!("unix://{}", engine.socket_path().display());
-            let human = engine.netns_exec([env!("CARGO_BIN_EXE_nfdoctor"), "check", "--docker-host", &socket]);
-            eprintln!("=== {version:?} {backend:?} after `{}`:\n{}", brk.name, String::from_utf8_lossy(&human.stdout));
+            let human = engine.netns_exec([
+                env!("CARGO_BIN_EXE_nfdoctor"),
+                "check",
+                "--docker-host",
+                &socket,
+            ]);
+            eprintln!(
+                "=== {version:?} {backend:?} after `{}`:\n{}",
+                brk.name,
+                String::from_utf8_lossy(&human.stdout)
+            );
         }
-        assert_eq!(code, 1, "{version:?} {backend:?} after `{}`:\n{report:#}", brk.name);
+        assert_eq!(
+            code, 1,
+            "{version:?} {backend:?} after `{}`:\n{report:#}",
+            brk.name
+        );
         for id in brk.expect {
             let f = finding(&report, id);
             assert!(f["fix"].is_string(), "{id} has no fix: {f:#}");

@@ -53,11 +53,17 @@ impl Facts {
 
     /// A dockerd runs in the network namespace nfdoctor looks at.
     pub fn local_dockerd(&self) -> bool {
-        self.env
-            .dockerd
-            .processes
-            .iter()
-            .any(|p| p.same_netns != Some(false))
+        self.local_dockerd_process().is_some()
+    }
+
+    /// The configuration view of the daemon in this namespace.
+    pub fn local_daemon_view(&self) -> Option<&crate::host::dockerd::DaemonView> {
+        local_daemon_view(&self.env)
+    }
+
+    /// The dockerd in this network namespace.
+    pub fn local_dockerd_process(&self) -> Option<&crate::host::dockerd::DockerdProcess> {
+        local_dockerd_process(&self.env)
     }
 
     pub fn docker_networks(&self) -> &[Network] {
@@ -83,5 +89,30 @@ impl Facts {
 
     pub fn backend_report(&self, family: Family) -> Option<&BackendReport> {
         self.backends.iter().find(|b| b.family == family)
+    }
+}
+
+/// The dockerd in the probed network namespace (one whose namespace could
+/// not be read counts when none is known to be there).
+pub fn local_dockerd_process(env: &EnvReport) -> Option<&crate::host::dockerd::DockerdProcess> {
+    let procs = &env.dockerd.processes;
+    procs
+        .iter()
+        .find(|p| p.same_netns == Some(true))
+        .or_else(|| procs.iter().find(|p| p.same_netns.is_none()))
+}
+
+/// The configuration view (flags, daemon.json) of that daemon, or the
+/// unit's and defaults when no dockerd runs at all.
+pub fn local_daemon_view(env: &EnvReport) -> Option<&crate::host::dockerd::DaemonView> {
+    let d = &env.dockerd;
+    match local_dockerd_process(env) {
+        Some(p) => d
+            .processes
+            .iter()
+            .position(|q| q.pid == p.pid)
+            .and_then(|i| d.daemons.get(i)),
+        None if d.processes.is_empty() => d.daemons.first(),
+        None => None,
     }
 }

@@ -67,13 +67,7 @@ fn query_docker(host: Option<&str>, env: &EnvReport) -> Result<DockerState, Dock
 /// sees (its command line, daemon.json), and version-aware defaults
 /// (`--ip6tables` is on by default from Docker 27).
 pub fn merge_daemon_settings(state: &mut DockerState, env: &EnvReport) {
-    let view = env
-        .dockerd
-        .processes
-        .iter()
-        .position(|p| p.same_netns != Some(false))
-        .and_then(|i| env.dockerd.daemons.get(i))
-        .or_else(|| env.dockerd.daemons.first());
+    let view = super::facts::local_daemon_view(env);
     let setting = |name: &str| {
         view.and_then(|v| v.settings.iter().find(|s| s.name == name))
             .filter(|s| s.source != Source::Default)

@@ -310,7 +310,10 @@ fn is_dockerd(p: &Process) -> bool {
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The first `iptables` along `path`, resolved through its links.
-fn iptables_in_path(root: &HostRoot, path: Option<&str>) -> Option<crate::host::alternatives::CommandLink> {
+fn iptables_in_path(
+    root: &HostRoot,
+    path: Option<&str>,
+) -> Option<crate::host::alternatives::CommandLink> {
     path.unwrap_or(DEFAULT_PATH)
         .split(':')
         .filter(|d| d.starts_with('/'))

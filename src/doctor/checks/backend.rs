@@ -11,12 +11,8 @@ use crate::host::alternatives::IptablesVariant;
 /// local dockerd's `PATH`, else the system's `iptables`.
 pub fn command_backend(facts: &Facts) -> Option<Backend> {
     let variant = facts
-        .env
-        .dockerd
-        .processes
-        .iter()
-        .filter(|p| p.same_netns != Some(false))
-        .find_map(|p| p.iptables.as_ref().map(|l| l.variant))
+        .local_dockerd_process()
+        .and_then(|p| p.iptables.as_ref().map(|l| l.variant))
         .unwrap_or(facts.env.alternatives.variant);
     match variant {
         IptablesVariant::Nft => Some(Backend::Nft),
@@ -28,12 +24,8 @@ pub fn command_backend(facts: &Facts) -> Option<Backend> {
 /// How the `iptables` Docker runs resolves, for evidence.
 fn command_chain(facts: &Facts) -> String {
     facts
-        .env
-        .dockerd
-        .processes
-        .iter()
-        .filter(|p| p.same_netns != Some(false))
-        .find_map(|p| p.iptables.as_ref())
+        .local_dockerd_process()
+        .and_then(|p| p.iptables.as_ref())
         .unwrap_or(&facts.env.alternatives.iptables)
         .chain
         .join(" -> ")

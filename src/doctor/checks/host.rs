@@ -19,8 +19,7 @@ fn source(s: &Source) -> &'static str {
 /// `--iptables=false` / `"iptables": false`, daemon.json errors, dockerd
 /// not running.
 pub fn daemon(facts: &Facts, out: &mut Vec<Finding>) {
-    let d = &facts.env.dockerd;
-    for view in &d.daemons {
+    if let Some(view) = facts.local_daemon_view() {
         for e in &view.startup_errors {
             out.push(
                 Finding::new(
@@ -89,10 +88,8 @@ pub fn forwarding(facts: &Facts, out: &mut Vec<Finding>) {
         return;
     }
     let ip_forward_wanted = facts
-        .env
-        .dockerd
-        .daemons
-        .iter()
+        .local_daemon_view()
+        .into_iter()
         .flat_map(|d| d.settings.iter())
         .find(|s| s.name == "ip-forward")
         .map(|s| s.value != "false")

@@ -94,13 +94,15 @@ fn missing_id(kind: Option<&RuleKind>) -> &'static str {
         Some(RuleKind::SubnetMasquerade { .. }) => "masquerade-missing",
         Some(RuleKind::Dnat { .. }) => "dnat-missing",
         Some(RuleKind::PortAccept { .. }) => "port-accept-missing",
-        Some(RuleKind::RawDirectDrop { .. }) | Some(RuleKind::RawLoopbackDrop { .. }) => "raw-drop-missing",
+        Some(RuleKind::RawDirectDrop { .. }) | Some(RuleKind::RawLoopbackDrop { .. }) => {
+            "raw-drop-missing"
+        }
         Some(RuleKind::SelfMasquerade { .. }) | Some(RuleKind::HostMasquerade { .. }) => {
             "hairpin-masquerade-missing"
         }
-        Some(RuleKind::Conntrack { .. }) | Some(RuleKind::Outgoing { .. }) | Some(RuleKind::Icc { .. }) => {
-            "forward-accept-missing"
-        }
+        Some(RuleKind::Conntrack { .. })
+        | Some(RuleKind::Outgoing { .. })
+        | Some(RuleKind::Icc { .. }) => "forward-accept-missing",
         _ => "docker-rule-missing",
     }
 }
@@ -191,7 +193,10 @@ fn compare(
                 // A built-in chain nf_tables has not created yet: all its
                 // Docker rules are missing.
                 for r in &ec.rules {
-                    missing.add(missing_id(r.kind.as_ref()), format!("{}: {}  ({})", et.name, r.line, r.origin.why));
+                    missing.add(
+                        missing_id(r.kind.as_ref()),
+                        format!("{}: {}  ({})", et.name, r.line, r.origin.why),
+                    );
                 }
                 continue;
             };
@@ -201,20 +206,38 @@ fn compare(
                     continue;
                 }
                 if !ac.rules.iter().any(|a| a.same_spec(&r.rule)) {
-                    missing.add(missing_id(r.kind.as_ref()), format!("{}: {}  ({})", et.name, r.line, r.origin.why));
+                    missing.add(
+                        missing_id(r.kind.as_ref()),
+                        format!("{}: {}  ({})", et.name, r.line, r.origin.why),
+                    );
                 }
             }
             if api {
                 for a in &ac.rules {
-                    if let Judgement::Stale { replaced_by: Some(new), .. } = exp.judge(&et.name, &ec.name, a) {
+                    if let Judgement::Stale {
+                        replaced_by: Some(new),
+                        ..
+                    } = exp.judge(&et.name, &ec.name, a)
+                    {
                         let mut text = String::new();
                         crate::docker::rules::text::printer(family).rule(&ec.name, a, &mut text);
-                        stale.push(format!("{}: {}  → expected: {}", et.name, text.trim_end(), new.line));
+                        stale.push(format!(
+                            "{}: {}  → expected: {}",
+                            et.name,
+                            text.trim_end(),
+                            new.line
+                        ));
                     }
                 }
             }
             for (i, j) in ec.misordered(&et.name, &ac.rules) {
-                misordered.push(format!("{} {}: rule {} must come after rule {}", et.name, ec.name, i + 1, j + 1));
+                misordered.push(format!(
+                    "{} {}: rule {} must come after rule {}",
+                    et.name,
+                    ec.name,
+                    i + 1,
+                    j + 1
+                ));
             }
         }
     }
@@ -240,14 +263,18 @@ fn compare(
         let count = lines.len();
         let mut f = missing_finding(id, family, count);
         f.evidence = limit(lines, 12);
-        f.evidence.insert(0, format!("missing from the {backend} back end:"));
+        f.evidence
+            .insert(0, format!("missing from the {backend} back end:"));
         out.push(f.fix(fix.clone()));
     }
     if !stale.is_empty() {
         let mut f = Finding::new(
             "rule-points-to-old-address",
             Severity::Error,
-            format!("{family}: {} Docker rule(s) point at an address a container no longer has", stale.len()),
+            format!(
+                "{family}: {} Docker rule(s) point at an address a container no longer has",
+                stale.len()
+            ),
         );
         f.evidence = limit(stale, 12);
         out.push(f.fix(fix.clone()));
@@ -273,7 +300,10 @@ fn compare(
         f.title.starts_with(&format!("{family}:"))
             && matches!(
                 f.id,
-                "forward-accept-missing" | "docker-jump-missing" | "port-accept-missing" | "filter-docker-chain-missing"
+                "forward-accept-missing"
+                    | "docker-jump-missing"
+                    | "port-accept-missing"
+                    | "filter-docker-chain-missing"
             )
     });
     if forward == Some(Policy::Drop) && accepts_missing {
@@ -307,7 +337,9 @@ pub fn rules(facts: &Facts, out: &mut Vec<Finding>, scope: &mut Scope) {
         let family = exp.family;
         if exp.backend == FirewallBackend::Nftables {
             if let Some(report) = facts.backend_report(family) {
-                if !report.docker_nftables_table && exp.nft.as_ref().is_some_and(|n| n.for_family(family)) {
+                if !report.docker_nftables_table
+                    && exp.nft.as_ref().is_some_and(|n| n.for_family(family))
+                {
                     out.push(
                         Finding::new(
                             "docker-nftables-table-missing",
@@ -323,7 +355,12 @@ pub fn rules(facts: &Facts, out: &mut Vec<Finding>, scope: &mut Scope) {
         if exp.tables.is_empty() {
             continue;
         }
-        scope.rules_expected += exp.tables.iter().flat_map(|t| &t.chains).map(|c| c.rules.len()).sum::<usize>();
+        scope.rules_expected += exp
+            .tables
+            .iter()
+            .flat_map(|t| &t.chains)
+            .map(|c| c.rules.len())
+            .sum::<usize>();
         let backend = docker_backend(facts, family);
         backends.push(format!("{backend} ({family})"));
         let Some(Ok(actual)) = facts.ruleset(backend, family).map(|r| r.result.as_ref()) else {
