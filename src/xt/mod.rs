@@ -215,7 +215,8 @@ macro_rules! typed_values {
                 }
             }
 
-            /// Applies one option (see [`Parse::option`]).
+            /// Applies one option; `invert` when a `!` preceded it. The error
+            /// names what is wrong with the value.
             pub fn option(&mut self, name: &str, arg: Option<&str>, invert: bool, ctx: &ParseCtx<'_>) -> Result<(), String> {
                 match self {
                     $($enum::$variant(v) => <$ty as Parse>::option(v, name, arg, invert, ctx),)*
