@@ -4,7 +4,7 @@
 //! `xt_state_info`).
 
 use super::log::Seen;
-use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::parse::{opt, parse_uint, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx, Services};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -640,7 +640,7 @@ fn parse_u32_rc(arg: &str, ext: &str, option: &str) -> Result<(u32, u32), String
             (if vals.len() == 1 { u32::MAX } else { 0 }, rest)
         } else {
             let (v, end) = strtoul_prefix(rest)
-                .filter(|(v, _)| *v <= u64::from(u32::MAX))
+                .and_then(|(v, end)| Some((v.filter(|v| *v <= u64::from(u32::MAX))?, end)))
                 .ok_or_else(|| {
                     format!(
                         "{ext}: bad value for option \"--{option}\" near \"{rest}\", or out \
@@ -662,33 +662,6 @@ fn parse_u32_rc(arg: &str, ext: &str, option: &str) -> Result<(u32, u32), String
         }
     }
     Ok((vals[0], vals.get(1).copied().unwrap_or(vals[0])))
-}
-
-/// `strtoumax(s, &end, 0)`: the longest numeric prefix and the rest.
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if t.starts_with('-') {
-        return None;
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let b = t.as_bytes();
-    let (radix, skip) =
-        if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
-            (16, 2)
-        } else if b.first() == Some(&b'0') {
-            (8, 0)
-        } else {
-            (10, 0)
-        };
-    let digits = t[skip..]
-        .bytes()
-        .take_while(|c| char::from(*c).is_digit(radix))
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
-    Some((v, &t[skip + digits..]))
 }
 
 /// `xtables_parse_protocol`: a number 0–255 or a protocol name.

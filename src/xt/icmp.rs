@@ -95,8 +95,7 @@ impl Codec for Icmp6 {
 
 // ---- Parsing (`--icmp-type` / `--icmpv6-type`), libxt_icmp.h's tables.
 
-use super::mark::opts;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
 
 /// `(name, type, code_min, code_max)` in iptables' table order.
 type IcmpName = (&'static str, u8, u8, u8);
@@ -178,7 +177,7 @@ const ICMPV6_NAMES: &[IcmpName] = &[
 /// libxt_icmp.h's `parse_range`: `N[:M]`, base-0 numbers up to 255, and
 /// the unparsed rest.
 fn byte_range(s: &str) -> Option<((u8, u8), &str)> {
-    let byte = |t| match opts::strtoul_prefix(t) {
+    let byte = |t| match strtoul_prefix(t) {
         Some((Some(v), rest)) if v <= 255 => Some((v as u8, rest)),
         _ => None,
     };

@@ -3,7 +3,7 @@
 //! longer accept). Addresses are network order.
 
 use super::mark::opts::{self, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{opt, strtoul_full, Arg, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -129,7 +129,7 @@ impl Codec for Iprange {
 pub(crate) fn numeric_to_ipaddr(s: &str) -> Option<[u8; 4]> {
     let buf = &s.as_bytes()[..s.len().min(19)];
     let buf = std::str::from_utf8(buf).ok()?;
-    let byte = |p: &str| opts::strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
+    let byte = |p: &str| strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
     let mut addr = [0u8; 4];
     let mut parts = buf.splitn(4, '.');
     for (i, slot) in addr.iter_mut().enumerate() {

@@ -2,7 +2,7 @@
 //! inversion flag).
 
 use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{opt, strtoul, Arg, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -54,48 +54,6 @@ impl Codec for Mac {
     }
 }
 
-/// glibc `strtoul(s, &end, 16)`: the value (wrapped to a byte, as the
-/// caller stores it) and how many bytes were consumed (0 if no digit).
-fn strtoul_hex(s: &str) -> (u8, usize) {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = b.get(i) == Some(&b'-');
-    if matches!(b.get(i), Some(b'-' | b'+')) {
-        i += 1;
-    }
-    if b.get(i) == Some(&b'0')
-        && matches!(b.get(i + 1), Some(b'x' | b'X'))
-        && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
-    {
-        i += 2;
-    }
-    let start = i;
-    let mut value: u64 = 0;
-    let mut overflow = false;
-    while let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(16)) {
-        match value
-            .checked_mul(16)
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return (0, 0);
-    }
-    if overflow {
-        value = u64::MAX;
-    } else if negative {
-        value = value.wrapping_neg();
-    }
-    (value as u8, i)
-}
-
 /// `xtopt_parse_ethermac`: six `strtoul` base-16 fields of at most two
 /// characters each (blanks, signs and empty fields included, as glibc
 /// reads them), separated by `:`.
@@ -104,7 +62,11 @@ pub(crate) fn parse_mac(arg: &str) -> Result<[u8; 6], String> {
     let mut mac = [0u8; 6];
     let mut rest = arg;
     for (i, byte) in mac.iter_mut().enumerate() {
-        let (v, used) = strtoul_hex(rest);
+        // glibc: ULONG_MAX on overflow; the caller keeps the low byte.
+        let (v, used) = match strtoul(rest, 16) {
+            Some((v, after)) => (v.unwrap_or(u64::MAX) as u8, rest.len() - after.len()),
+            None => (0, 0),
+        };
         if used > 2 {
             return Err(bad());
         }

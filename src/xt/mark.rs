@@ -17,6 +17,8 @@ use std::fmt::Write;
 /// mandatory option left out, two exclusive options together. Messages
 /// are iptables 1.8.9's (without the trailing newline).
 pub(crate) mod opts {
+    use crate::xt::parse::{strtoul_full, strtoul_prefix};
+
     /// `XTOPT_INVERT`: `!` may precede the option.
     pub const INVERT: u8 = 1 << 0;
     /// `XTOPT_MAND`: the option must be given.
@@ -154,47 +156,6 @@ pub(crate) mod opts {
         }
     }
 
-    /// `xtables_strtoul` with an end pointer: a base-0 number at the
-    /// start of `s` (leading blanks and `+` allowed, `-` refused); returns
-    /// the value (`None` above `u64`) and the unparsed rest, or `None` when
-    /// no digit was read.
-    pub fn strtoul_prefix(s: &str) -> Option<(Option<u64>, &str)> {
-        let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-        if t.starts_with('-') {
-            return None;
-        }
-        let t = t.strip_prefix('+').unwrap_or(t);
-        let b = t.as_bytes();
-        let (radix, start) = if b.len() > 2
-            && b[0] == b'0'
-            && (b[1] | 0x20) == b'x'
-            && (b[2] as char).is_ascii_hexdigit()
-        {
-            (16, 2)
-        } else if b.first() == Some(&b'0') {
-            (8, 0)
-        } else {
-            (10, 0)
-        };
-        let digits = t[start..]
-            .bytes()
-            .take_while(|c| (*c as char).is_digit(radix))
-            .count();
-        if digits == 0 {
-            return None;
-        }
-        let value = u64::from_str_radix(&t[start..start + digits], radix).ok();
-        Some((value, &t[start + digits..]))
-    }
-
-    /// `xtables_strtoul` without an end pointer: the whole string.
-    pub fn strtoul_full(s: &str) -> Option<u64> {
-        match strtoul_prefix(s) {
-            Some((Some(v), "")) => Some(v),
-            _ => None,
-        }
-    }
-
     /// `xtables_parse_mark_mask` (`XTTYPE_MARKMASK32`): `value[/mask]`,
     /// mask all ones when absent.
     pub fn mark_mask(ext: &str, name: &str, arg: &str) -> Result<(u32, u32), String> {
@@ -220,19 +181,6 @@ pub(crate) mod opts {
     #[cfg(test)]
     mod tests {
         use super::*;
-
-        #[test]
-        fn numbers_like_strtoul() {
-            assert_eq!(strtoul_prefix("0x1f/3"), Some((Some(31), "/3")));
-            assert_eq!(strtoul_prefix(" +010"), Some((Some(8), "")));
-            assert_eq!(strtoul_prefix("0x"), Some((Some(0), "x")));
-            assert_eq!(strtoul_prefix("09"), Some((Some(0), "9")));
-            assert_eq!(strtoul_prefix("-1"), None);
-            assert_eq!(strtoul_prefix("x"), None);
-            assert_eq!(strtoul_prefix("99999999999999999999"), Some((None, "")));
-            assert_eq!(strtoul_full("12"), Some(12));
-            assert_eq!(strtoul_full("12a"), None);
-        }
 
         #[test]
         fn marks_and_masks() {

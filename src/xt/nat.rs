@@ -3,7 +3,7 @@
 //! as libxt_NAT does before printing.
 
 use super::log::Seen;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx, Services};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -240,44 +240,12 @@ const O_RANDOM: u32 = 3;
 const O_RANDOM_FULLY: u32 = 4;
 const O_PERSISTENT: u32 = 5;
 
-/// `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it: the value of the
-/// longest numeric prefix (decimal, `0x` hex, `0` octal; leading blanks and
-/// `+` allowed, `-` refused) and the rest, or `None` when there is no
-/// number or it overflows.
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if t.starts_with('-') {
-        return None;
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let b = t.as_bytes();
-    let (radix, skip) = if b.len() > 2
-        && b[0] == b'0'
-        && (b[1] == b'x' || b[1] == b'X')
-        && b[2].is_ascii_hexdigit()
-    {
-        (16, 2)
-    } else if b.first() == Some(&b'0') {
-        (8, 0)
-    } else {
-        (10, 0)
-    };
-    let digits = t[skip..]
-        .bytes()
-        .take_while(|c| char::from(*c).is_digit(radix))
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
-    Some((v, &t[skip + digits..]))
-}
-
 /// `xtables_strtoui(s, &end, min, max)`: a number in range, and the rest.
 fn number_prefix(s: &str, min: u64, max: u64) -> Option<(u16, &str)> {
-    strtoul_prefix(s)
-        .filter(|(v, _)| (min..=max).contains(v))
-        .map(|(v, rest)| (v as u16, rest))
+    match strtoul_prefix(s)? {
+        (Some(v), rest) if (min..=max).contains(&v) => Some((v as u16, rest)),
+        _ => None,
+    }
 }
 
 /// `xtables_service_to_port(name, NULL)`: `getservbyname` for any protocol.

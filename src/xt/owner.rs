@@ -3,7 +3,7 @@
 //! long gone from the kernel and not typed.
 
 use super::mark::opts::{self, Seen, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -102,7 +102,7 @@ fn system_id(file: &str, name: &str) -> Option<u32> {
 fn parse_range(s: &str, option: &str) -> Result<(u32, u32), String> {
     let bad = || format!("owner: Bad value for \"{option}\" option: \"{s}\"");
     let num = |t: &str| -> Result<(u32, usize), String> {
-        match opts::strtoul_prefix(t) {
+        match strtoul_prefix(t) {
             Some((Some(v), rest)) if v <= u64::from(u32::MAX - 1) => {
                 Ok((v as u32, t.len() - rest.len()))
             }

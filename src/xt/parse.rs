@@ -3,6 +3,11 @@
 //! number/port/address helpers libxtables offers, with its semantics
 //! (strtoul base 0, service names, CIDR or dotted masks).
 
+mod number;
+
+pub use number::parse_uint;
+pub(crate) use number::{strtoul, strtoul_full, strtoul_prefix};
+
 use crate::ruleset::protocols::ProtoNames;
 use crate::Family;
 use std::collections::HashMap;
@@ -122,29 +127,6 @@ impl Services {
             .get(&(name.to_string(), proto.to_string()))
             .copied()
     }
-}
-
-/// `strtoumax(s, _, 0)` accepting the whole string: decimal, `0x` hex or
-/// leading-`0` octal; no sign.
-pub fn parse_uint(s: &str, max: u64) -> Result<u64, String> {
-    let t = s.trim_start();
-    if t.starts_with('-') || t.is_empty() {
-        return Err(format!("`{s}' is not a valid number"));
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (h, 16)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (&t[1..], 8)
-    } else {
-        (t, 10)
-    };
-    let v =
-        u64::from_str_radix(digits, radix).map_err(|_| format!("`{s}' is not a valid number"))?;
-    if v > max {
-        return Err(format!("`{s}' is out of range (at most {max})"));
-    }
-    Ok(v)
 }
 
 /// `xtables_parse_port`: a number or a service name for `proto`.
@@ -280,32 +262,9 @@ pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
     Ok(Ipv4Addr::from(bytes))
 }
 
-/// `VALUE[/MASK]` with strtoul base 0 numbers (marks): mask defaults to
-/// all ones.
-pub fn parse_value_mask(s: &str) -> Result<(u32, u32), String> {
-    match s.split_once('/') {
-        Some((v, m)) => Ok((
-            parse_uint(v, u32::MAX as u64)? as u32,
-            parse_uint(m, u32::MAX as u64)? as u32,
-        )),
-        None => Ok((parse_uint(s, u32::MAX as u64)? as u32, u32::MAX)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_like_strtoul() {
-        assert_eq!(parse_uint("10", 100), Ok(10));
-        assert_eq!(parse_uint("0x10", 100), Ok(16));
-        assert_eq!(parse_uint("010", 100), Ok(8));
-        assert_eq!(parse_uint("0", 100), Ok(0));
-        assert!(parse_uint("-1", 100).is_err());
-        assert!(parse_uint("101", 100).is_err());
-        assert!(parse_uint("1x", 100).is_err());
-    }
 
     #[test]
     fn ports_and_ranges() {
