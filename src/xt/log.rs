@@ -426,6 +426,15 @@ mod tests {
         assert_eq!(long.prefix.len(), 29);
     }
 
+    /// iptables 1.8.9: `-j LOG --log-level 0+5` fails with this message.
+    #[test]
+    fn level_numbers_end_where_strtoul_stops() {
+        assert_eq!(
+            parse(&[("log-level", Some("0+5"), false)]).unwrap_err(),
+            "log level \"0+5\" unknown"
+        );
+    }
+
     #[test]
     fn quoting_flags_and_truncation_match_captures() {
         use super::testing::{captured, V4, V6};

@@ -60,23 +60,10 @@ pub(crate) fn strtoul_full(s: &str) -> Option<u64> {
     }
 }
 
-/// `strtoumax(s, _, 0)` accepting the whole string: decimal, `0x` hex or
+/// [`strtoul_full`] with a bound and error messages: decimal, `0x` hex or
 /// leading-`0` octal; no sign.
 pub fn parse_uint(s: &str, max: u64) -> Result<u64, String> {
-    let t = s.trim_start();
-    if t.starts_with('-') || t.is_empty() {
-        return Err(format!("`{s}' is not a valid number"));
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (h, 16)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (&t[1..], 8)
-    } else {
-        (t, 10)
-    };
-    let v =
-        u64::from_str_radix(digits, radix).map_err(|_| format!("`{s}' is not a valid number"))?;
+    let v = strtoul_full(s).ok_or_else(|| format!("`{s}' is not a valid number"))?;
     if v > max {
         return Err(format!("`{s}' is out of range (at most {max})"));
     }
@@ -109,5 +96,16 @@ mod tests {
         assert!(parse_uint("-1", 100).is_err());
         assert!(parse_uint("101", 100).is_err());
         assert!(parse_uint("1x", 100).is_err());
+    }
+
+    /// iptables 1.8.9 refuses these (`-j LOG --log-level 0+5`: `log level
+    /// "0+5" unknown`): strtoumax stops at the `+`, or at the `x` of a `0x`
+    /// with no hex digit after it.
+    #[test]
+    fn parse_uint_stops_where_strtoul_does() {
+        assert!(parse_uint("0+5", 100).is_err());
+        assert!(parse_uint("0x+5", 100).is_err());
+        assert!(parse_uint("0x", 100).is_err());
+        assert_eq!(parse_uint(" +0x1f", 100), Ok(31));
     }
 }
