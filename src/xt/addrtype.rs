@@ -129,16 +129,16 @@ impl Codec for Addrtype {
 
 // ---- Parsing: libxt_addrtype revision 1 (what iptables 1.8.9 writes).
 
-use super::mark::opts::{self, XtOpt, INVERT};
+use super::options::{self, XtOpt, INVERT};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 
 // libxt_addrtype's ids: O_SRC_TYPE 0, O_DST_TYPE 1, O_LIMIT_IFACE_IN 2,
 // O_LIMIT_IFACE_OUT 3.
 const ADDRTYPE_OPTS: &[XtOpt] = &[
-    opts::xo("src-type", 0, true, INVERT, 0),
-    opts::xo("dst-type", 1, true, INVERT, 0),
-    opts::xo("limit-iface-in", 2, false, 0, 1 << 3),
-    opts::xo("limit-iface-out", 3, false, 0, 1 << 2),
+    options::xo("src-type", 0, true, INVERT, 0),
+    options::xo("dst-type", 1, true, INVERT, 0),
+    options::xo("limit-iface-in", 2, false, 0, 1 << 3),
+    options::xo("limit-iface-out", 3, false, 0, 1 << 2),
 ];
 
 /// libxt_addrtype's `parse_types`: comma-separated type names, each any
@@ -170,9 +170,9 @@ fn parse_types(arg: &str) -> Result<u16, String> {
 
 impl Addrtype {
     /// The options a value built by [`Parse`] has seen: each leaves a mark.
-    fn seen(&self) -> opts::Seen {
+    fn seen(&self) -> options::Seen {
         let bit = |set: bool, id: u8| if set { 1u32 << id } else { 0 };
-        opts::Seen(
+        options::Seen(
             bit(self.source != 0, 0)
                 | bit(self.dest != 0, 1)
                 | bit(self.limit_iface_in, 2)

@@ -39,10 +39,10 @@ impl Codec for Comment {
 
 // ---- Parsing.
 
-use super::mark::opts::{self, XtOpt, MAND};
+use super::options::{self, XtOpt, MAND};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 
-const COMMENT_OPTS: &[XtOpt] = &[opts::xo("comment", 0, true, MAND, 0)];
+const COMMENT_OPTS: &[XtOpt] = &[options::xo("comment", 0, true, MAND, 0)];
 
 /// The text of a value `start` made and no `--comment` filled yet: a
 /// command line cannot carry a NUL, so no real comment looks like it.
@@ -67,7 +67,7 @@ impl Parse for Comment {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let mut seen = opts::Seen(u32::from(self.text != UNSET));
+        let mut seen = options::Seen(u32::from(self.text != UNSET));
         let (_, arg) = seen.take("comment", COMMENT_OPTS, name, arg, invert)?;
         let max = XT_MAX_COMMENT_LEN - 1;
         self.text = if arg.len() > max && arg.is_char_boundary(max) {
@@ -79,7 +79,7 @@ impl Parse for Comment {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        opts::Seen(u32::from(self.text != UNSET)).check("comment", COMMENT_OPTS)?;
+        options::Seen(u32::from(self.text != UNSET)).check("comment", COMMENT_OPTS)?;
         Ok(0)
     }
 }

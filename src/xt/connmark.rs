@@ -2,8 +2,8 @@
 //! target (revisions 1 and 2, `xt_connmark_tginfo1` / `_tginfo2`; 2 adds
 //! the shift and is what iptables 1.8.9 writes on current kernels).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
 use super::mark::save_mark_mask;
+use super::options::{self, Seen, XtOpt, INVERT, MAND};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -63,7 +63,7 @@ impl Codec for Connmark {
     }
 }
 
-const CONNMARK_MT: &[XtOpt] = &[opts::xo("mark", 0, true, MAND | INVERT, 0)];
+const CONNMARK_MT: &[XtOpt] = &[options::xo("mark", 0, true, MAND | INVERT, 0)];
 
 impl Parse for Connmark {
     const OPTIONS: &'static [OptSpec] = &[opt("mark", Arg::Required)];
@@ -80,7 +80,7 @@ impl Parse for Connmark {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let (_, arg) = self.seen.take("connmark", CONNMARK_MT, name, arg, invert)?;
-        (self.mark, self.mask) = opts::mark_mask("connmark", "mark", arg)?;
+        (self.mark, self.mask) = options::mark_mask("connmark", "mark", arg)?;
         if invert {
             self.invert = true;
         }
@@ -244,18 +244,18 @@ const F_OP_ANY: u32 = 1 << O_SET_MARK
 
 /// `connmark_tg_opts_v2`, in its order.
 const CONNMARK_TG: &[XtOpt] = &[
-    opts::xo("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
-    opts::xo("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
-    opts::xo("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
-    opts::xo("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
-    opts::xo("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
-    opts::xo("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
-    opts::xo("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
-    opts::xo("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
-    opts::xo("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
-    opts::xo("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
-    opts::xo("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
-    opts::xo("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
+    options::xo("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
+    options::xo("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
+    options::xo("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
+    options::xo("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
+    options::xo("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
+    options::xo("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
+    options::xo("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
+    options::xo("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
+    options::xo("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
+    options::xo("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
+    options::xo("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
+    options::xo("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
 ];
 
 impl Parse for ConnmarkTarget {
@@ -287,14 +287,14 @@ impl Parse for ConnmarkTarget {
     ) -> Result<(), String> {
         const EXT: &str = "CONNMARK";
         let (entry, arg) = self.seen.take(EXT, CONNMARK_TG, name, arg, invert)?;
-        let int = || opts::uint(EXT, entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
+        let int = || options::uint(EXT, entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
         match entry.id {
             O_SET_XMARK => {
                 self.mode = XT_CONNMARK_SET;
-                (self.ctmark, self.ctmask) = opts::mark_mask(EXT, entry.name, arg)?;
+                (self.ctmark, self.ctmask) = options::mark_mask(EXT, entry.name, arg)?;
             }
             O_SET_MARK => {
-                let (mark, mask) = opts::mark_mask(EXT, entry.name, arg)?;
+                let (mark, mask) = options::mark_mask(EXT, entry.name, arg)?;
                 self.mode = XT_CONNMARK_SET;
                 self.ctmark = mark;
                 self.ctmask = mark | mask;
@@ -327,7 +327,7 @@ impl Parse for ConnmarkTarget {
                 self.nfmask = v;
             }
             O_LEFT_SHIFT_MARK | O_RIGHT_SHIFT_MARK => {
-                self.shift_bits = opts::uint(EXT, entry.name, arg, 0, 32)? as u8;
+                self.shift_bits = options::uint(EXT, entry.name, arg, 0, 32)? as u8;
                 self.shift_dir = if entry.id == O_LEFT_SHIFT_MARK {
                     D_SHIFT_LEFT
                 } else {

@@ -2,7 +2,7 @@
 //! the IPv4-only revision 0 (`ipt_iprange_info`, which current kernels no
 //! longer accept). Addresses are network order.
 
-use super::mark::opts::{self, XtOpt, INVERT};
+use super::options::{self, XtOpt, INVERT};
 use super::parse::{opt, strtoul_full, Arg, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -160,8 +160,8 @@ fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8
 
 // libxt_iprange's ids: O_SRC_RANGE 0, O_DST_RANGE 1.
 const IPRANGE_OPTS: &[XtOpt] = &[
-    opts::xo("src-range", 0, true, INVERT, 0),
-    opts::xo("dst-range", 1, true, INVERT, 0),
+    options::xo("src-range", 0, true, INVERT, 0),
+    options::xo("dst-range", 1, true, INVERT, 0),
 ];
 
 impl Parse for Iprange {
@@ -181,7 +181,7 @@ impl Parse for Iprange {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let mut seen = opts::Seen(u32::from(self.flags & (IPRANGE_SRC | IPRANGE_DST)));
+        let mut seen = options::Seen(u32::from(self.flags & (IPRANGE_SRC | IPRANGE_DST)));
         let (entry, arg) = seen.take("iprange", IPRANGE_OPTS, name, arg, invert)?;
         let option = format!("--{}", entry.name);
         let (min, max) = parse_range(arg, ctx.family, &option)?;

@@ -2,7 +2,7 @@
 //! between packets, in 1/10000 s) and `burst` are user data; the kernel
 //! dumps the rest (its private state) as zeros.
 
-use super::mark::opts::{self, Seen, XtOpt};
+use super::options::{self, Seen, XtOpt};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -145,8 +145,8 @@ fn parse_rate(rate: &str) -> Result<Option<u32>, String> {
 
 // libxt_limit's ids: O_LIMIT 0, O_BURST 1.
 const LIMIT_OPTS: &[XtOpt] = &[
-    opts::xo("limit", 0, true, 0, 0),
-    opts::xo("limit-burst", 1, true, 0, 0),
+    options::xo("limit", 0, true, 0, 0),
+    options::xo("limit-burst", 1, true, 0, 0),
 ];
 
 impl Parse for Limit {
@@ -170,7 +170,7 @@ impl Parse for Limit {
         if entry.id == 0 {
             self.avg = parse_rate(arg)?.ok_or_else(|| format!("bad rate \"{arg}\"'"))?;
         } else {
-            self.burst = opts::uint("limit", entry.name, arg, 0, 10000)? as u32;
+            self.burst = options::uint("limit", entry.name, arg, 0, 10000)? as u32;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! `mac` match, revision 0 (`xt_mac_info`: source MAC and an `int`
 //! inversion flag).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
+use super::options::{self, Seen, XtOpt, INVERT, MAND};
 use super::parse::{opt, strtoul, Arg, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -81,7 +81,7 @@ pub(crate) fn parse_mac(arg: &str) -> Result<[u8; 6], String> {
     Ok(mac)
 }
 
-const MAC_OPTS: &[XtOpt] = &[opts::xo("mac-source", 0, true, MAND | INVERT, 0)];
+const MAC_OPTS: &[XtOpt] = &[options::xo("mac-source", 0, true, MAND | INVERT, 0)];
 
 impl Parse for Mac {
     const OPTIONS: &'static [OptSpec] = &[opt("mac-source", Arg::Required)];

@@ -1,238 +1,14 @@
 //! `mark` match (revision 1, `xt_mark_mtinfo1`) and `MARK` target
 //! (revision 2, `xt_mark_tginfo2`; the obsolete revisions 0 and 1 with their
-//! `unsigned long` mark are decoded too). Also home of [`opts`], the small
-//! libxtables option bookkeeping these extensions share.
+//! `unsigned long` mark are decoded too).
 
-use self::opts::{Seen, XtOpt, INVERT, MAND};
+use super::options::{self, Seen, XtOpt, INVERT, MAND};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_mark_mtinfo1, xt_mark_tginfo2};
 use serde::Serialize;
 use std::fmt::Write;
-
-/// What libxtables' `xtables_option_parse` and `xtables_options_fcheck`
-/// enforce for every extension using its option tables: an option given
-/// twice, `!` before an option that takes none, a missing argument, a
-/// mandatory option left out, two exclusive options together. Messages
-/// are iptables 1.8.9's (without the trailing newline).
-pub(crate) mod opts {
-    use crate::xt::parse::{strtoul_full, strtoul_prefix};
-
-    /// `XTOPT_INVERT`: `!` may precede the option.
-    pub const INVERT: u8 = 1 << 0;
-    /// `XTOPT_MAND`: the option must be given.
-    pub const MAND: u8 = 1 << 1;
-    /// `XTOPT_MULTI`: the option may be repeated.
-    pub const MULTI: u8 = 1 << 2;
-
-    /// One `struct xt_option_entry`. Aliases share an `id`; messages use
-    /// the first entry with the id, as libxtables does.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-    pub struct XtOpt {
-        pub name: &'static str,
-        pub id: u8,
-        pub has_arg: bool,
-        pub flags: u8,
-        /// Bits `1 << id` of the options this one excludes.
-        pub excl: u32,
-    }
-
-    pub const fn xo(name: &'static str, id: u8, has_arg: bool, flags: u8, excl: u32) -> XtOpt {
-        XtOpt {
-            name,
-            id,
-            has_arg,
-            flags,
-            excl,
-        }
-    }
-
-    /// The options seen so far (`xflags`). Parse bookkeeping only: it is
-    /// neither serialised nor compared (two values are equal whatever
-    /// options built them).
-    #[derive(Debug, Clone, Copy, Default)]
-    pub struct Seen(pub u32);
-
-    impl PartialEq for Seen {
-        fn eq(&self, _: &Self) -> bool {
-            true
-        }
-    }
-
-    impl Eq for Seen {}
-
-    fn canonical(table: &[XtOpt], id: u8) -> Option<&XtOpt> {
-        table.iter().find(|e| e.id == id)
-    }
-
-    impl Seen {
-        pub fn any(&self) -> bool {
-            self.0 != 0
-        }
-
-        /// Looks `name` up and applies `xtables_option_parse`'s checks;
-        /// returns the entry and the argument ("" for options without).
-        pub fn take<'a, 'b>(
-            &mut self,
-            ext: &str,
-            table: &'a [XtOpt],
-            name: &str,
-            arg: Option<&'b str>,
-            invert: bool,
-        ) -> Result<(&'a XtOpt, &'b str), String> {
-            let found = table
-                .iter()
-                .find(|e| e.name == name)
-                .ok_or_else(|| format!("unknown option --{name}"))?;
-            let entry = canonical(table, found.id).unwrap_or(found);
-            let bit = 1u32 << entry.id;
-            if (entry.flags & MULTI == 0 || entry.excl & bit != 0) && self.0 & bit != 0 {
-                return Err(format!(
-                    "{ext}: option \"--{}\" can only be used once.",
-                    entry.name
-                ));
-            }
-            if invert && entry.flags & INVERT == 0 {
-                return Err(format!(
-                    "{ext}: option \"--{}\" cannot be inverted.",
-                    entry.name
-                ));
-            }
-            let arg = match (entry.has_arg, arg) {
-                (true, None) => {
-                    return Err(format!(
-                        "{ext}: option \"--{}\" requires an argument.",
-                        entry.name
-                    ))
-                }
-                (true, Some(a)) => a,
-                (false, _) => "",
-            };
-            self.0 |= bit;
-            Ok((entry, arg))
-        }
-
-        /// `xtables_options_fcheck`: mandatory options and exclusions.
-        pub fn check(&self, ext: &str, table: &[XtOpt]) -> Result<(), String> {
-            for entry in table {
-                let bit = 1u32 << entry.id;
-                if entry.flags & MAND != 0 && self.0 & bit == 0 {
-                    return Err(format!(
-                        "{ext}: option \"--{}\" must be specified",
-                        entry.name
-                    ));
-                }
-                if self.0 & bit == 0 {
-                    continue;
-                }
-                for i in 0..32u8 {
-                    if i == entry.id {
-                        continue;
-                    }
-                    let Some(other) = canonical(table, i) else {
-                        continue;
-                    };
-                    let of = 1u32 << i;
-                    if entry.excl & of != 0 && self.0 & (bit | of) == bit | of {
-                        return Err(format!(
-                            "{ext}: option \"--{}\" cannot be used together with \"--{}\".",
-                            entry.name, other.name
-                        ));
-                    }
-                }
-            }
-            Ok(())
-        }
-    }
-
-    /// `xtopt_parse_int` for `XTTYPE_UINT32` (range `min..=max`).
-    pub fn uint(ext: &str, name: &str, arg: &str, min: u64, max: u64) -> Result<u64, String> {
-        match strtoul_full(arg) {
-            Some(v) if v >= min && v <= max => Ok(v),
-            _ => Err(format!(
-                "{ext}: bad value for option \"--{name}\", or out of range ({min}-{max})."
-            )),
-        }
-    }
-
-    /// `xtables_parse_mark_mask` (`XTTYPE_MARKMASK32`): `value[/mask]`,
-    /// mask all ones when absent.
-    pub fn mark_mask(ext: &str, name: &str, arg: &str) -> Result<(u32, u32), String> {
-        let bad = || format!("{ext}: bad integer value for option \"--{name}\", or out of range.");
-        let garbage = || format!("{ext}: trailing garbage after value for option \"--{name}\".");
-        let u32_of = |v: Option<u64>| v.filter(|v| *v <= u64::from(u32::MAX)).map(|v| v as u32);
-        let (v, rest) = strtoul_prefix(arg).ok_or_else(bad)?;
-        let value = u32_of(v).ok_or_else(bad)?;
-        if rest.is_empty() {
-            return Ok((value, u32::MAX));
-        }
-        let Some(m) = rest.strip_prefix('/') else {
-            return Err(garbage());
-        };
-        let (m, rest) = strtoul_prefix(m).ok_or_else(bad)?;
-        let mask = u32_of(m).ok_or_else(bad)?;
-        if !rest.is_empty() {
-            return Err(garbage());
-        }
-        Ok((value, mask))
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::*;
-
-        #[test]
-        fn marks_and_masks() {
-            assert_eq!(mark_mask("m", "mark", "5"), Ok((5, u32::MAX)));
-            assert_eq!(mark_mask("m", "mark", "0x5/0xff"), Ok((5, 0xff)));
-            assert_eq!(mark_mask("m", "mark", "4294967295/0"), Ok((u32::MAX, 0)));
-            assert_eq!(
-                mark_mask("m", "mark", "5x"),
-                Err("m: trailing garbage after value for option \"--mark\".".into())
-            );
-            assert!(mark_mask("m", "mark", "5/").is_err());
-            assert!(mark_mask("m", "mark", "5/1x").is_err());
-            assert!(mark_mask("m", "mark", "4294967296").is_err());
-            assert!(mark_mask("m", "mark", "").is_err());
-        }
-
-        #[test]
-        fn once_invert_and_exclusions() {
-            const T: &[XtOpt] = &[
-                xo("source-ports", 0, true, INVERT, 3),
-                xo("sports", 0, true, INVERT, 3),
-                xo("dports", 1, true, 0, 3),
-                xo("must", 2, false, MAND, 0),
-            ];
-            let mut s = Seen::default();
-            assert_eq!(s.take("x", T, "sports", Some("1"), true), Ok((&T[0], "1")));
-            assert_eq!(
-                s.take("x", T, "sports", Some("1"), false),
-                Err("x: option \"--source-ports\" can only be used once.".into())
-            );
-            assert_eq!(
-                s.take("x", T, "dports", Some("1"), true),
-                Err("x: option \"--dports\" cannot be inverted.".into())
-            );
-            assert!(s.take("x", T, "dports", None, false).is_err());
-            assert!(s.take("x", T, "dports", Some("2"), false).is_ok());
-            assert_eq!(
-                s.check("x", T),
-                Err(
-                    "x: option \"--source-ports\" cannot be used together with \"--dports\"."
-                        .into()
-                )
-            );
-            let s = Seen(1);
-            assert_eq!(
-                s.check("x", T),
-                Err("x: option \"--must\" must be specified".into())
-            );
-            assert!(Seen(4).check("x", T).is_ok());
-        }
-    }
-}
 
 fn invert_flag(name: &str, revision: u8, raw: u8) -> Result<bool, XtError> {
     match raw {
@@ -296,7 +72,7 @@ impl Codec for Mark {
     }
 }
 
-const MARK_MT: &[XtOpt] = &[opts::xo("mark", 0, true, MAND | INVERT, 0)];
+const MARK_MT: &[XtOpt] = &[options::xo("mark", 0, true, MAND | INVERT, 0)];
 
 impl Parse for Mark {
     const OPTIONS: &'static [OptSpec] = &[opt("mark", Arg::Required)];
@@ -313,7 +89,7 @@ impl Parse for Mark {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let (_, arg) = self.seen.take("mark", MARK_MT, name, arg, invert)?;
-        let (mark, mask) = opts::mark_mask("mark", "mark", arg)?;
+        let (mark, mask) = options::mark_mask("mark", "mark", arg)?;
         self.mark = mark;
         self.mask = mask;
         if invert {
@@ -452,11 +228,11 @@ impl Codec for MarkTarget {
 // libxt_MARK's ids: O_SET_MARK 0, AND 1, OR 2, XOR 3, SET_XMARK 4.
 const F_ANY_MARK: u32 = 0x1f;
 const MARK_TG: &[XtOpt] = &[
-    opts::xo("set-xmark", 4, true, 0, F_ANY_MARK),
-    opts::xo("set-mark", 0, true, 0, F_ANY_MARK),
-    opts::xo("and-mark", 1, true, 0, F_ANY_MARK),
-    opts::xo("or-mark", 2, true, 0, F_ANY_MARK),
-    opts::xo("xor-mark", 3, true, 0, F_ANY_MARK),
+    options::xo("set-xmark", 4, true, 0, F_ANY_MARK),
+    options::xo("set-mark", 0, true, 0, F_ANY_MARK),
+    options::xo("and-mark", 1, true, 0, F_ANY_MARK),
+    options::xo("or-mark", 2, true, 0, F_ANY_MARK),
+    options::xo("xor-mark", 3, true, 0, F_ANY_MARK),
 ];
 
 impl Parse for MarkTarget {
@@ -480,11 +256,12 @@ impl Parse for MarkTarget {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let (entry, arg) = self.seen.take("MARK", MARK_TG, name, arg, invert)?;
-        let int = || opts::uint("MARK", entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
+        let int =
+            || options::uint("MARK", entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
         match entry.id {
-            4 => (self.mark, self.mask) = opts::mark_mask("MARK", entry.name, arg)?,
+            4 => (self.mark, self.mask) = options::mark_mask("MARK", entry.name, arg)?,
             0 => {
-                let (mark, mask) = opts::mark_mask("MARK", entry.name, arg)?;
+                let (mark, mask) = options::mark_mask("MARK", entry.name, arg)?;
                 self.mark = mark;
                 self.mask = mark | mask;
             }

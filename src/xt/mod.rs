@@ -23,6 +23,7 @@ mod mac;
 mod mark;
 mod multiport;
 mod nat;
+mod options;
 mod owner;
 mod physdev;
 mod pkttype;

@@ -100,17 +100,17 @@ impl Codec for Multiport {
 
 // ---- Parsing: libxt_multiport revision 1 (what iptables 1.8.9 writes).
 
-use super::mark::opts::{self, XtOpt, INVERT};
+use super::options::{self, XtOpt, INVERT};
 use super::parse::{opt, parse_port, Arg, OptSpec, Parse, ParseCtx};
 
 // libxt_multiport's ids: O_SOURCE_PORTS 0, O_DEST_PORTS 1, O_SD_PORTS 2.
 const F_ANY: u32 = 0b111;
 const MULTIPORT_OPTS: &[XtOpt] = &[
-    opts::xo("source-ports", 0, true, INVERT, F_ANY),
-    opts::xo("sports", 0, true, INVERT, F_ANY),
-    opts::xo("destination-ports", 1, true, INVERT, F_ANY),
-    opts::xo("dports", 1, true, INVERT, F_ANY),
-    opts::xo("ports", 2, true, INVERT, F_ANY),
+    options::xo("source-ports", 0, true, INVERT, F_ANY),
+    options::xo("sports", 0, true, INVERT, F_ANY),
+    options::xo("destination-ports", 1, true, INVERT, F_ANY),
+    options::xo("dports", 1, true, INVERT, F_ANY),
+    options::xo("ports", 2, true, INVERT, F_ANY),
 ];
 
 /// libxt_multiport's `check_proto`: the service protocol for the rule's
@@ -193,7 +193,7 @@ impl Parse for Multiport {
     ) -> Result<(), String> {
         // Every option excludes the others, so a value with ports already
         // had exactly one option, the one its direction says.
-        let mut seen = opts::Seen(if self.ports.is_empty() {
+        let mut seen = options::Seen(if self.ports.is_empty() {
             0
         } else {
             1 << self.direction.min(2)

@@ -2,7 +2,7 @@
 //! `XT_OWNER_*` match and invert bits). Revision 0 (pid/sid/command) is
 //! long gone from the kernel and not typed.
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT};
+use super::options::{self, Seen, XtOpt, INVERT};
 use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -125,10 +125,10 @@ fn parse_range(s: &str, option: &str) -> Result<(u32, u32), String> {
 
 // libxt_owner's ids: O_USER 0, O_GROUP 1, O_SOCK_EXISTS 2, O_SUPPL_GROUPS 6.
 const OWNER_OPTS: &[XtOpt] = &[
-    opts::xo("uid-owner", 0, true, INVERT, 0),
-    opts::xo("gid-owner", 1, true, INVERT, 0),
-    opts::xo("socket-exists", 2, false, INVERT, 0),
-    opts::xo("suppl-groups", 6, false, 0, 0),
+    options::xo("uid-owner", 0, true, INVERT, 0),
+    options::xo("gid-owner", 1, true, INVERT, 0),
+    options::xo("socket-exists", 2, false, INVERT, 0),
+    options::xo("suppl-groups", 6, false, 0, 0),
 ];
 
 impl Owner {

@@ -1,7 +1,7 @@
 //! `pkttype` match, revision 0 (`xt_pkttype_info`: the skb's
 //! `PACKET_*` type and an `int` inversion flag).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
+use super::options::{self, Seen, XtOpt, INVERT, MAND};
 use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -71,7 +71,7 @@ impl Codec for Pkttype {
     }
 }
 
-const PKTTYPE_OPTS: &[XtOpt] = &[opts::xo("pkt-type", 0, true, MAND | INVERT, 0)];
+const PKTTYPE_OPTS: &[XtOpt] = &[options::xo("pkt-type", 0, true, MAND | INVERT, 0)];
 
 impl Parse for Pkttype {
     const OPTIONS: &'static [OptSpec] = &[opt("pkt-type", Arg::Required)];
