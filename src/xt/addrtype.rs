@@ -129,17 +129,8 @@ impl Codec for Addrtype {
 
 // ---- Parsing: libxt_addrtype revision 1 (what iptables 1.8.9 writes).
 
-use super::options::{self, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-
-// libxt_addrtype's ids: O_SRC_TYPE 0, O_DST_TYPE 1, O_LIMIT_IFACE_IN 2,
-// O_LIMIT_IFACE_OUT 3.
-const ADDRTYPE_OPTS: &[XtOpt] = &[
-    options::xo("src-type", 0, true, INVERT, 0),
-    options::xo("dst-type", 1, true, INVERT, 0),
-    options::xo("limit-iface-in", 2, false, 0, 1 << 3),
-    options::xo("limit-iface-out", 3, false, 0, 1 << 2),
-];
+use super::options::{self};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 
 /// libxt_addrtype's `parse_types`: comma-separated type names, each any
 /// case-insensitive prefix of a name (the first in `RTN_*` order wins).
@@ -182,11 +173,13 @@ impl Addrtype {
 }
 
 impl Parse for Addrtype {
+    // libxt_addrtype's ids: O_SRC_TYPE 0, O_DST_TYPE 1, O_LIMIT_IFACE_IN 2,
+    // O_LIMIT_IFACE_OUT 3.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("src-type", Arg::Required),
-        opt("dst-type", Arg::Required),
-        opt("limit-iface-in", Arg::None),
-        opt("limit-iface-out", Arg::None),
+        xt_opt("src-type", 0, true, INVERT, 0),
+        xt_opt("dst-type", 1, true, INVERT, 0),
+        xt_opt("limit-iface-in", 2, false, 0, 1 << 3),
+        xt_opt("limit-iface-out", 3, false, 0, 1 << 2),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -201,7 +194,7 @@ impl Parse for Addrtype {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let mut seen = self.seen();
-        let (entry, arg) = seen.take("addrtype", ADDRTYPE_OPTS, name, arg, invert)?;
+        let (entry, arg) = seen.take("addrtype", Self::OPTIONS, name, arg, invert)?;
         match entry.id {
             0 => {
                 self.source |= parse_types(arg)?;
@@ -223,7 +216,7 @@ impl Parse for Addrtype {
         if self.source == 0 && self.dest == 0 {
             return Err("addrtype: you must specify --src-type or --dst-type".into());
         }
-        self.seen().check("addrtype", ADDRTYPE_OPTS)?;
+        self.seen().check("addrtype", Self::OPTIONS)?;
         if ctx.family == crate::Family::Ipv6 {
             let types = self.source | self.dest;
             if types & (1 << 6) != 0 {

@@ -39,17 +39,15 @@ impl Codec for Comment {
 
 // ---- Parsing.
 
-use super::options::{self, XtOpt, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-
-const COMMENT_OPTS: &[XtOpt] = &[options::xo("comment", 0, true, MAND, 0)];
+use super::options::{self};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, MAND};
 
 /// The text of a value `start` made and no `--comment` filled yet: a
 /// command line cannot carry a NUL, so no real comment looks like it.
 const UNSET: &str = "\0";
 
 impl Parse for Comment {
-    const OPTIONS: &'static [OptSpec] = &[opt("comment", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("comment", 0, true, MAND, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Comment {
@@ -68,7 +66,7 @@ impl Parse for Comment {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let mut seen = options::Seen(u32::from(self.text != UNSET));
-        let (_, arg) = seen.take("comment", COMMENT_OPTS, name, arg, invert)?;
+        let (_, arg) = seen.take("comment", Self::OPTIONS, name, arg, invert)?;
         let max = XT_MAX_COMMENT_LEN - 1;
         self.text = if arg.len() > max && arg.is_char_boundary(max) {
             arg[..max].to_string()
@@ -79,7 +77,7 @@ impl Parse for Comment {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        options::Seen(u32::from(self.text != UNSET)).check("comment", COMMENT_OPTS)?;
+        options::Seen(u32::from(self.text != UNSET)).check("comment", Self::OPTIONS)?;
         Ok(0)
     }
 }

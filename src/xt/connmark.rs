@@ -3,8 +3,8 @@
 //! the shift and is what iptables 1.8.9 writes on current kernels).
 
 use super::mark::save_mark_mask;
-use super::options::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -63,10 +63,8 @@ impl Codec for Connmark {
     }
 }
 
-const CONNMARK_MT: &[XtOpt] = &[options::xo("mark", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Connmark {
-    const OPTIONS: &'static [OptSpec] = &[opt("mark", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("mark", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Connmark::default()
@@ -79,7 +77,9 @@ impl Parse for Connmark {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("connmark", CONNMARK_MT, name, arg, invert)?;
+        let (_, arg) = self
+            .seen
+            .take("connmark", Self::OPTIONS, name, arg, invert)?;
         (self.mark, self.mask) = options::mark_mask("connmark", "mark", arg)?;
         if invert {
             self.invert = true;
@@ -88,7 +88,7 @@ impl Parse for Connmark {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("connmark", CONNMARK_MT)?;
+        self.seen.check("connmark", Self::OPTIONS)?;
         Ok(1)
     }
 }
@@ -242,36 +242,21 @@ const F_OP_ANY: u32 = 1 << O_SET_MARK
     | 1 << O_XOR_MARK
     | 1 << O_SET_XMARK;
 
-/// `connmark_tg_opts_v2`, in its order.
-const CONNMARK_TG: &[XtOpt] = &[
-    options::xo("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
-    options::xo("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
-    options::xo("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
-    options::xo("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
-    options::xo("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
-    options::xo("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
-    options::xo("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
-    options::xo("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
-    options::xo("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
-    options::xo("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
-    options::xo("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
-    options::xo("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
-];
-
 impl Parse for ConnmarkTarget {
+    /// `connmark_tg_opts_v2`, in its order.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("set-xmark", Arg::Required),
-        opt("set-mark", Arg::Required),
-        opt("and-mark", Arg::Required),
-        opt("or-mark", Arg::Required),
-        opt("xor-mark", Arg::Required),
-        opt("save-mark", Arg::None),
-        opt("restore-mark", Arg::None),
-        opt("left-shift-mark", Arg::Required),
-        opt("right-shift-mark", Arg::Required),
-        opt("ctmask", Arg::Required),
-        opt("nfmask", Arg::Required),
-        opt("mask", Arg::Required),
+        xt_opt("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
+        xt_opt("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
+        xt_opt("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
+        xt_opt("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
+        xt_opt("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
+        xt_opt("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
+        xt_opt("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
+        xt_opt("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
+        xt_opt("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
+        xt_opt("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
+        xt_opt("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
+        xt_opt("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -286,7 +271,7 @@ impl Parse for ConnmarkTarget {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         const EXT: &str = "CONNMARK";
-        let (entry, arg) = self.seen.take(EXT, CONNMARK_TG, name, arg, invert)?;
+        let (entry, arg) = self.seen.take(EXT, Self::OPTIONS, name, arg, invert)?;
         let int = || options::uint(EXT, entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
         match entry.id {
             O_SET_XMARK => {
@@ -343,7 +328,7 @@ impl Parse for ConnmarkTarget {
         if self.seen.0 & F_OP_ANY == 0 {
             return Err("CONNMARK target: No operation specified".into());
         }
-        self.seen.check("CONNMARK", CONNMARK_TG)?;
+        self.seen.check("CONNMARK", Self::OPTIONS)?;
         Ok(2)
     }
 }

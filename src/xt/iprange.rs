@@ -2,8 +2,8 @@
 //! the IPv4-only revision 0 (`ipt_iprange_info`, which current kernels no
 //! longer accept). Addresses are network order.
 
-use super::options::{self, XtOpt, INVERT};
-use super::parse::{opt, strtoul_full, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self};
+use super::parse::{strtoul_full, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -158,16 +158,11 @@ fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8
     Ok((one(from)?, one(to)?))
 }
 
-// libxt_iprange's ids: O_SRC_RANGE 0, O_DST_RANGE 1.
-const IPRANGE_OPTS: &[XtOpt] = &[
-    options::xo("src-range", 0, true, INVERT, 0),
-    options::xo("dst-range", 1, true, INVERT, 0),
-];
-
 impl Parse for Iprange {
+    // libxt_iprange's ids: O_SRC_RANGE 0, O_DST_RANGE 1.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("src-range", Arg::Required),
-        opt("dst-range", Arg::Required),
+        xt_opt("src-range", 0, true, INVERT, 0),
+        xt_opt("dst-range", 1, true, INVERT, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -182,7 +177,7 @@ impl Parse for Iprange {
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let mut seen = options::Seen(u32::from(self.flags & (IPRANGE_SRC | IPRANGE_DST)));
-        let (entry, arg) = seen.take("iprange", IPRANGE_OPTS, name, arg, invert)?;
+        let (entry, arg) = seen.take("iprange", Self::OPTIONS, name, arg, invert)?;
         let option = format!("--{}", entry.name);
         let (min, max) = parse_range(arg, ctx.family, &option)?;
         if entry.id == 0 {

@@ -2,8 +2,8 @@
 //! between packets, in 1/10000 s) and `burst` are user data; the kernel
 //! dumps the rest (its private state) as zeros.
 
-use super::options::{self, Seen, XtOpt};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_rateinfo, XT_LIMIT_SCALE};
@@ -143,16 +143,11 @@ fn parse_rate(rate: &str) -> Result<Option<u32>, String> {
     Ok(Some(avg))
 }
 
-// libxt_limit's ids: O_LIMIT 0, O_BURST 1.
-const LIMIT_OPTS: &[XtOpt] = &[
-    options::xo("limit", 0, true, 0, 0),
-    options::xo("limit-burst", 1, true, 0, 0),
-];
-
 impl Parse for Limit {
+    // libxt_limit's ids: O_LIMIT 0, O_BURST 1.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("limit", Arg::Required),
-        opt("limit-burst", Arg::Required),
+        xt_opt("limit", 0, true, 0, 0),
+        xt_opt("limit-burst", 1, true, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -166,7 +161,7 @@ impl Parse for Limit {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (entry, arg) = self.seen.take("limit", LIMIT_OPTS, name, arg, invert)?;
+        let (entry, arg) = self.seen.take("limit", Self::OPTIONS, name, arg, invert)?;
         if entry.id == 0 {
             self.avg = parse_rate(arg)?.ok_or_else(|| format!("bad rate \"{arg}\"'"))?;
         } else {

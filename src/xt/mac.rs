@@ -1,8 +1,8 @@
 //! `mac` match, revision 0 (`xt_mac_info`: source MAC and an `int`
 //! inversion flag).
 
-use super::options::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, strtoul, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{strtoul, xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -81,10 +81,8 @@ pub(crate) fn parse_mac(arg: &str) -> Result<[u8; 6], String> {
     Ok(mac)
 }
 
-const MAC_OPTS: &[XtOpt] = &[options::xo("mac-source", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Mac {
-    const OPTIONS: &'static [OptSpec] = &[opt("mac-source", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("mac-source", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Mac::default()
@@ -97,7 +95,7 @@ impl Parse for Mac {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("mac", MAC_OPTS, name, arg, invert)?;
+        let (_, arg) = self.seen.take("mac", Self::OPTIONS, name, arg, invert)?;
         self.source = parse_mac(arg)?;
         if invert {
             self.invert = true;
@@ -106,7 +104,7 @@ impl Parse for Mac {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("mac", MAC_OPTS)?;
+        self.seen.check("mac", Self::OPTIONS)?;
         Ok(0)
     }
 }

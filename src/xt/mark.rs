@@ -2,8 +2,8 @@
 //! (revision 2, `xt_mark_tginfo2`; the obsolete revisions 0 and 1 with their
 //! `unsigned long` mark are decoded too).
 
-use super::options::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_mark_mtinfo1, xt_mark_tginfo2};
@@ -72,10 +72,8 @@ impl Codec for Mark {
     }
 }
 
-const MARK_MT: &[XtOpt] = &[options::xo("mark", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Mark {
-    const OPTIONS: &'static [OptSpec] = &[opt("mark", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("mark", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Mark::default()
@@ -88,7 +86,7 @@ impl Parse for Mark {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("mark", MARK_MT, name, arg, invert)?;
+        let (_, arg) = self.seen.take("mark", Self::OPTIONS, name, arg, invert)?;
         let (mark, mask) = options::mark_mask("mark", "mark", arg)?;
         self.mark = mark;
         self.mask = mask;
@@ -99,7 +97,7 @@ impl Parse for Mark {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("mark", MARK_MT)?;
+        self.seen.check("mark", Self::OPTIONS)?;
         Ok(1)
     }
 }
@@ -227,21 +225,14 @@ impl Codec for MarkTarget {
 
 // libxt_MARK's ids: O_SET_MARK 0, AND 1, OR 2, XOR 3, SET_XMARK 4.
 const F_ANY_MARK: u32 = 0x1f;
-const MARK_TG: &[XtOpt] = &[
-    options::xo("set-xmark", 4, true, 0, F_ANY_MARK),
-    options::xo("set-mark", 0, true, 0, F_ANY_MARK),
-    options::xo("and-mark", 1, true, 0, F_ANY_MARK),
-    options::xo("or-mark", 2, true, 0, F_ANY_MARK),
-    options::xo("xor-mark", 3, true, 0, F_ANY_MARK),
-];
 
 impl Parse for MarkTarget {
     const OPTIONS: &'static [OptSpec] = &[
-        opt("set-xmark", Arg::Required),
-        opt("set-mark", Arg::Required),
-        opt("and-mark", Arg::Required),
-        opt("or-mark", Arg::Required),
-        opt("xor-mark", Arg::Required),
+        xt_opt("set-xmark", 4, true, 0, F_ANY_MARK),
+        xt_opt("set-mark", 0, true, 0, F_ANY_MARK),
+        xt_opt("and-mark", 1, true, 0, F_ANY_MARK),
+        xt_opt("or-mark", 2, true, 0, F_ANY_MARK),
+        xt_opt("xor-mark", 3, true, 0, F_ANY_MARK),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -255,7 +246,7 @@ impl Parse for MarkTarget {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (entry, arg) = self.seen.take("MARK", MARK_TG, name, arg, invert)?;
+        let (entry, arg) = self.seen.take("MARK", Self::OPTIONS, name, arg, invert)?;
         let int =
             || options::uint("MARK", entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
         match entry.id {
@@ -288,7 +279,7 @@ impl Parse for MarkTarget {
                 "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required".into(),
             );
         }
-        self.seen.check("MARK", MARK_TG)?;
+        self.seen.check("MARK", Self::OPTIONS)?;
         Ok(2)
     }
 }

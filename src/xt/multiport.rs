@@ -100,18 +100,11 @@ impl Codec for Multiport {
 
 // ---- Parsing: libxt_multiport revision 1 (what iptables 1.8.9 writes).
 
-use super::options::{self, XtOpt, INVERT};
-use super::parse::{opt, parse_port, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self};
+use super::parse::{parse_port, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 
 // libxt_multiport's ids: O_SOURCE_PORTS 0, O_DEST_PORTS 1, O_SD_PORTS 2.
 const F_ANY: u32 = 0b111;
-const MULTIPORT_OPTS: &[XtOpt] = &[
-    options::xo("source-ports", 0, true, INVERT, F_ANY),
-    options::xo("sports", 0, true, INVERT, F_ANY),
-    options::xo("destination-ports", 1, true, INVERT, F_ANY),
-    options::xo("dports", 1, true, INVERT, F_ANY),
-    options::xo("ports", 2, true, INVERT, F_ANY),
-];
 
 /// libxt_multiport's `check_proto`: the service protocol for the rule's
 /// `-p`.
@@ -168,11 +161,11 @@ fn parse_ports_v1(
 
 impl Parse for Multiport {
     const OPTIONS: &'static [OptSpec] = &[
-        opt("source-ports", Arg::Required),
-        opt("sports", Arg::Required),
-        opt("destination-ports", Arg::Required),
-        opt("dports", Arg::Required),
-        opt("ports", Arg::Required),
+        xt_opt("source-ports", 0, true, INVERT, F_ANY),
+        xt_opt("sports", 0, true, INVERT, F_ANY),
+        xt_opt("destination-ports", 1, true, INVERT, F_ANY),
+        xt_opt("dports", 1, true, INVERT, F_ANY),
+        xt_opt("ports", 2, true, INVERT, F_ANY),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -198,8 +191,8 @@ impl Parse for Multiport {
         } else {
             1 << self.direction.min(2)
         });
-        let (entry, arg) = seen.take("multiport", MULTIPORT_OPTS, name, arg, invert)?;
-        seen.check("multiport", MULTIPORT_OPTS)?;
+        let (entry, arg) = seen.take("multiport", Self::OPTIONS, name, arg, invert)?;
+        seen.check("multiport", Self::OPTIONS)?;
         let proto = ports_proto(ctx)?;
         let (ports, range_start) = parse_ports_v1(arg, proto, ctx)?;
         self.ports = ports;

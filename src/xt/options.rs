@@ -4,36 +4,7 @@
 //! mandatory option left out, two exclusive options together. Messages
 //! are iptables 1.8.9's (without the trailing newline).
 
-use super::parse::{strtoul_full, strtoul_prefix};
-
-/// `XTOPT_INVERT`: `!` may precede the option.
-pub const INVERT: u8 = 1 << 0;
-/// `XTOPT_MAND`: the option must be given.
-pub const MAND: u8 = 1 << 1;
-/// `XTOPT_MULTI`: the option may be repeated.
-pub const MULTI: u8 = 1 << 2;
-
-/// One `struct xt_option_entry`. Aliases share an `id`; messages use
-/// the first entry with the id, as libxtables does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct XtOpt {
-    pub name: &'static str,
-    pub id: u8,
-    pub has_arg: bool,
-    pub flags: u8,
-    /// Bits `1 << id` of the options this one excludes.
-    pub excl: u32,
-}
-
-pub const fn xo(name: &'static str, id: u8, has_arg: bool, flags: u8, excl: u32) -> XtOpt {
-    XtOpt {
-        name,
-        id,
-        has_arg,
-        flags,
-        excl,
-    }
-}
+use super::parse::{strtoul_full, strtoul_prefix, Arg, OptSpec, INVERT, MAND, MULTI};
 
 /// The options seen so far (`xflags`). Parse bookkeeping only: it is
 /// neither serialised nor compared (two values are equal whatever
@@ -49,7 +20,7 @@ impl PartialEq for Seen {
 
 impl Eq for Seen {}
 
-fn canonical(table: &[XtOpt], id: u8) -> Option<&XtOpt> {
+fn canonical(table: &[OptSpec], id: u8) -> Option<&OptSpec> {
     table.iter().find(|e| e.id == id)
 }
 
@@ -63,11 +34,11 @@ impl Seen {
     pub fn take<'a, 'b>(
         &mut self,
         ext: &str,
-        table: &'a [XtOpt],
+        table: &'a [OptSpec],
         name: &str,
         arg: Option<&'b str>,
         invert: bool,
-    ) -> Result<(&'a XtOpt, &'b str), String> {
+    ) -> Result<(&'a OptSpec, &'b str), String> {
         let found = table
             .iter()
             .find(|e| e.name == name)
@@ -86,22 +57,22 @@ impl Seen {
                 entry.name
             ));
         }
-        let arg = match (entry.has_arg, arg) {
-            (true, None) => {
+        let arg = match (entry.arg, arg) {
+            (Arg::None, _) | (Arg::Optional, None) => "",
+            (_, Some(a)) => a,
+            (_, None) => {
                 return Err(format!(
                     "{ext}: option \"--{}\" requires an argument.",
                     entry.name
                 ))
             }
-            (true, Some(a)) => a,
-            (false, _) => "",
         };
         self.0 |= bit;
         Ok((entry, arg))
     }
 
     /// `xtables_options_fcheck`: mandatory options and exclusions.
-    pub fn check(&self, ext: &str, table: &[XtOpt]) -> Result<(), String> {
+    pub fn check(&self, ext: &str, table: &[OptSpec]) -> Result<(), String> {
         for entry in table {
             let bit = 1u32 << entry.id;
             if entry.flags & MAND != 0 && self.0 & bit == 0 {
@@ -168,6 +139,7 @@ pub fn mark_mask(ext: &str, name: &str, arg: &str) -> Result<(u32, u32), String>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xt::parse::xt_opt;
 
     #[test]
     fn marks_and_masks() {
@@ -186,11 +158,11 @@ mod tests {
 
     #[test]
     fn once_invert_and_exclusions() {
-        const T: &[XtOpt] = &[
-            xo("source-ports", 0, true, INVERT, 3),
-            xo("sports", 0, true, INVERT, 3),
-            xo("dports", 1, true, 0, 3),
-            xo("must", 2, false, MAND, 0),
+        const T: &[OptSpec] = &[
+            xt_opt("source-ports", 0, true, INVERT, 3),
+            xt_opt("sports", 0, true, INVERT, 3),
+            xt_opt("dports", 1, true, 0, 3),
+            xt_opt("must", 2, false, MAND, 0),
         ];
         let mut s = Seen::default();
         assert_eq!(s.take("x", T, "sports", Some("1"), true), Ok((&T[0], "1")));

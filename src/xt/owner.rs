@@ -2,8 +2,8 @@
 //! `XT_OWNER_*` match and invert bits). Revision 0 (pid/sid/command) is
 //! long gone from the kernel and not typed.
 
-use super::options::{self, Seen, XtOpt, INVERT};
-use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -123,14 +123,6 @@ fn parse_range(s: &str, option: &str) -> Result<(u32, u32), String> {
     Ok((from, to))
 }
 
-// libxt_owner's ids: O_USER 0, O_GROUP 1, O_SOCK_EXISTS 2, O_SUPPL_GROUPS 6.
-const OWNER_OPTS: &[XtOpt] = &[
-    options::xo("uid-owner", 0, true, INVERT, 0),
-    options::xo("gid-owner", 1, true, INVERT, 0),
-    options::xo("socket-exists", 2, false, INVERT, 0),
-    options::xo("suppl-groups", 6, false, 0, 0),
-];
-
 impl Owner {
     fn seen(&self) -> Seen {
         let m = self.match_flags;
@@ -152,7 +144,7 @@ impl Owner {
         lookup: &dyn Fn(&str, &str) -> Option<u32>,
     ) -> Result<(), String> {
         let mut seen = self.seen();
-        let (entry, arg) = seen.take("owner", OWNER_OPTS, name, arg, invert)?;
+        let (entry, arg) = seen.take("owner", Self::OPTIONS, name, arg, invert)?;
         let flag = match entry.id {
             0 => {
                 let (from, to) = match lookup("/etc/passwd", arg) {
@@ -187,11 +179,12 @@ impl Owner {
 }
 
 impl Parse for Owner {
+    // libxt_owner's ids: O_USER 0, O_GROUP 1, O_SOCK_EXISTS 2, O_SUPPL_GROUPS 6.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("uid-owner", Arg::Required),
-        opt("gid-owner", Arg::Required),
-        opt("socket-exists", Arg::None),
-        opt("suppl-groups", Arg::None),
+        xt_opt("uid-owner", 0, true, INVERT, 0),
+        xt_opt("gid-owner", 1, true, INVERT, 0),
+        xt_opt("socket-exists", 2, false, INVERT, 0),
+        xt_opt("suppl-groups", 6, false, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {

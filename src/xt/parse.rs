@@ -51,15 +51,51 @@ pub enum Arg {
     Two,
 }
 
-/// A long option an extension accepts (`--dport`), and its argument.
+/// `XTOPT_INVERT`: `!` may precede the option.
+pub const INVERT: u8 = 1 << 0;
+/// `XTOPT_MAND`: the option must be given.
+pub const MAND: u8 = 1 << 1;
+/// `XTOPT_MULTI`: the option may be repeated.
+pub const MULTI: u8 = 1 << 2;
+
+/// A long option an extension accepts (`--dport`) and its argument; for
+/// the extensions libxtables parses from an option table, also the rest
+/// of its `struct xt_option_entry`, which [`super::options::Seen`] checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
     pub name: &'static str,
     pub arg: Arg,
+    /// The entry's id; aliases share it, and messages use the first
+    /// entry with the id, as libxtables does.
+    pub id: u8,
+    /// [`INVERT`], [`MAND`], [`MULTI`].
+    pub flags: u8,
+    /// Bits `1 << id` of the options this one excludes.
+    pub excl: u32,
 }
 
+/// An option of an extension that does its own bookkeeping (no table
+/// checks: id, flags and exclusions are 0).
 pub const fn opt(name: &'static str, arg: Arg) -> OptSpec {
-    OptSpec { name, arg }
+    OptSpec {
+        name,
+        arg,
+        id: 0,
+        flags: 0,
+        excl: 0,
+    }
+}
+
+/// One `struct xt_option_entry`: `has_arg` says [`Arg::Required`] or
+/// [`Arg::None`].
+pub const fn xt_opt(name: &'static str, id: u8, has_arg: bool, flags: u8, excl: u32) -> OptSpec {
+    OptSpec {
+        name,
+        arg: if has_arg { Arg::Required } else { Arg::None },
+        id,
+        flags,
+        excl,
+    }
 }
 
 /// Implemented by every typed extension that can be written from text.

@@ -1,8 +1,8 @@
 //! `pkttype` match, revision 0 (`xt_pkttype_info`: the skb's
 //! `PACKET_*` type and an `int` inversion flag).
 
-use super::options::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_pkttype_info;
@@ -71,10 +71,8 @@ impl Codec for Pkttype {
     }
 }
 
-const PKTTYPE_OPTS: &[XtOpt] = &[options::xo("pkt-type", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Pkttype {
-    const OPTIONS: &'static [OptSpec] = &[opt("pkt-type", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("pkt-type", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Pkttype::default()
@@ -87,7 +85,9 @@ impl Parse for Pkttype {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("pkttype", PKTTYPE_OPTS, name, arg, invert)?;
+        let (_, arg) = self
+            .seen
+            .take("pkttype", Self::OPTIONS, name, arg, invert)?;
         self.pkttype = TYPES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(arg))
@@ -100,7 +100,7 @@ impl Parse for Pkttype {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("pkttype", PKTTYPE_OPTS)?;
+        self.seen.check("pkttype", Self::OPTIONS)?;
         Ok(0)
     }
 }
