@@ -3,8 +3,10 @@
 //! writes `-m state`), and the old `state` match (revision 0,
 //! `xt_state_info`).
 
-use super::log::Seen;
-use super::parse::{opt, parse_uint, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::options::Seen;
+use super::parse::{
+    opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse, ParseCtx, Services, INVERT, MAND,
+};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -396,19 +398,19 @@ impl Codec for State {
 }
 
 /// Option ids as libxt_conntrack numbers them.
-const O_CTSTATE: u32 = 0;
-const O_CTPROTO: u32 = 1;
-const O_CTORIGSRC: u32 = 2;
-const O_CTORIGDST: u32 = 3;
-const O_CTREPLSRC: u32 = 4;
-const O_CTREPLDST: u32 = 5;
-const O_CTORIGSRCPORT: u32 = 6;
-const O_CTORIGDSTPORT: u32 = 7;
-const O_CTREPLSRCPORT: u32 = 8;
-const O_CTREPLDSTPORT: u32 = 9;
-const O_CTSTATUS: u32 = 10;
-const O_CTEXPIRE: u32 = 11;
-const O_CTDIR: u32 = 12;
+const O_CTSTATE: u8 = 0;
+const O_CTPROTO: u8 = 1;
+const O_CTORIGSRC: u8 = 2;
+const O_CTORIGDST: u8 = 3;
+const O_CTREPLSRC: u8 = 4;
+const O_CTREPLDST: u8 = 5;
+const O_CTORIGSRCPORT: u8 = 6;
+const O_CTORIGDSTPORT: u8 = 7;
+const O_CTREPLSRCPORT: u8 = 8;
+const O_CTREPLDSTPORT: u8 = 9;
+const O_CTSTATUS: u8 = 10;
+const O_CTEXPIRE: u8 = 11;
+const O_CTDIR: u8 = 12;
 
 /// `XT_INV_PROTO`; libxt_conntrack tests it against `invert_flags`, where it
 /// is the `--ctstatus` bit (an iptables quirk we keep).
@@ -674,23 +676,31 @@ fn parse_protocol(arg: &str, ctx: &ParseCtx<'_>) -> Result<u16, String> {
         .ok_or_else(|| format!("unknown protocol \"{arg}\" specified"))
 }
 
+/// `-m conntrack` takes the options before `state`, `-m state` only it.
+const CONNTRACK_OPTS: &[OptSpec] = <Conntrack as Parse>::OPTIONS
+    .split_at(O_CTDIR as usize + 1)
+    .0;
+const STATE_OPTS: &[OptSpec] = <Conntrack as Parse>::OPTIONS
+    .split_at(O_CTDIR as usize + 1)
+    .1;
+
 impl Parse for Conntrack {
-    /// conntrack's options, and `state` for the `-m state` alias.
+    /// conntrack's options, then `state` for the `-m state` alias.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("ctstate", Arg::Required),
-        opt("ctproto", Arg::Required),
-        opt("ctorigsrc", Arg::Required),
-        opt("ctorigdst", Arg::Required),
-        opt("ctreplsrc", Arg::Required),
-        opt("ctrepldst", Arg::Required),
-        opt("ctorigsrcport", Arg::Required),
-        opt("ctorigdstport", Arg::Required),
-        opt("ctreplsrcport", Arg::Required),
-        opt("ctrepldstport", Arg::Required),
-        opt("ctstatus", Arg::Required),
-        opt("ctexpire", Arg::Required),
-        opt("ctdir", Arg::Required),
-        opt("state", Arg::Required),
+        xt_opt("ctstate", O_CTSTATE, true, INVERT, 0),
+        xt_opt("ctproto", O_CTPROTO, true, INVERT, 0),
+        xt_opt("ctorigsrc", O_CTORIGSRC, true, INVERT, 0),
+        xt_opt("ctorigdst", O_CTORIGDST, true, INVERT, 0),
+        xt_opt("ctreplsrc", O_CTREPLSRC, true, INVERT, 0),
+        xt_opt("ctrepldst", O_CTREPLDST, true, INVERT, 0),
+        xt_opt("ctorigsrcport", O_CTORIGSRCPORT, true, INVERT, 0),
+        xt_opt("ctorigdstport", O_CTORIGDSTPORT, true, INVERT, 0),
+        xt_opt("ctreplsrcport", O_CTREPLSRCPORT, true, INVERT, 0),
+        xt_opt("ctrepldstport", O_CTREPLDSTPORT, true, INVERT, 0),
+        xt_opt("ctstatus", O_CTSTATUS, true, INVERT, 0),
+        xt_opt("ctexpire", O_CTEXPIRE, true, INVERT, 0),
+        xt_opt("ctdir", O_CTDIR, true, 0, 0),
+        xt_opt("state", O_CTSTATE, true, INVERT | MAND, 0),
     ];
 
     /// `-m state` is conntrack revision 3 with the state-alias flag, which
@@ -710,12 +720,8 @@ impl Parse for Conntrack {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let arg = arg.unwrap_or("");
         if self.has(XT_CONNTRACK_STATE_ALIAS) {
-            if name != "state" {
-                return Err(format!("unknown option --{name}"));
-            }
-            self.seen.take("state", name, O_CTSTATE, invert, true)?;
+            let (_, arg) = self.seen.take("state", STATE_OPTS, name, arg, invert)?;
             self.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
             self.state_mask = parse_state_list(arg)?;
             if invert {
@@ -723,25 +729,10 @@ impl Parse for Conntrack {
             }
             return Ok(());
         }
-        let id = match name {
-            "ctstate" => O_CTSTATE,
-            "ctproto" => O_CTPROTO,
-            "ctorigsrc" => O_CTORIGSRC,
-            "ctorigdst" => O_CTORIGDST,
-            "ctreplsrc" => O_CTREPLSRC,
-            "ctrepldst" => O_CTREPLDST,
-            "ctorigsrcport" => O_CTORIGSRCPORT,
-            "ctorigdstport" => O_CTORIGDSTPORT,
-            "ctreplsrcport" => O_CTREPLSRCPORT,
-            "ctrepldstport" => O_CTREPLDSTPORT,
-            "ctstatus" => O_CTSTATUS,
-            "ctexpire" => O_CTEXPIRE,
-            "ctdir" => O_CTDIR,
-            _ => return Err(format!("unknown option --{name}")),
-        };
-        self.seen
-            .take("conntrack", name, id, invert, id != O_CTDIR)?;
-        let flag = match id {
+        let (entry, arg) = self
+            .seen
+            .take("conntrack", CONNTRACK_OPTS, name, arg, invert)?;
+        let flag = match entry.id {
             O_CTSTATE => {
                 self.state_mask |= parse_list(&CT_STATES, arg, "ctstate", None)?;
                 XT_CONNTRACK_STATE
@@ -819,9 +810,7 @@ impl Parse for Conntrack {
     /// `-m state`.
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
         if self.has(XT_CONNTRACK_STATE_ALIAS) {
-            if !self.seen.any() {
-                return Err("state: option \"--state\" must be specified".into());
-            }
+            self.seen.check("state", STATE_OPTS)?;
         } else if !self.seen.any() {
             return Err("conntrack: At least one option is required".into());
         }

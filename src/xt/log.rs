@@ -1,8 +1,7 @@
 //! `LOG` target, revision 0 (`xt_log_info`: level, flags, 30-byte prefix).
-//! Also home of [`Seen`], the option bookkeeping libxtables' x6 parser does
-//! for every extension written with `xt_option_entry` tables.
 
-use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -10,50 +9,6 @@ use nfdoctor_sys::xt::{
     xt_log_info, XT_LOG_IPOPT, XT_LOG_MACDECODE, XT_LOG_TCPOPT, XT_LOG_TCPSEQ, XT_LOG_UID,
 };
 use serde::Serialize;
-
-/// Which options an x6-style extension has seen (libxtables' `xflags`),
-/// with `xtables_option_parse`'s checks. Always equal to any other `Seen`,
-/// so it never takes part in comparing values.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Seen(u32);
-
-impl PartialEq for Seen {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Seen {}
-
-impl Seen {
-    /// Records option `id` (`--name` of extension `ext`): an error if it was
-    /// already given, or if it is inverted and may not be.
-    pub fn take(
-        &mut self,
-        ext: &str,
-        name: &str,
-        id: u32,
-        invert: bool,
-        invertible: bool,
-    ) -> Result<(), String> {
-        if self.has(id) {
-            return Err(format!("{ext}: option \"--{name}\" can only be used once."));
-        }
-        if invert && !invertible {
-            return Err(format!("{ext}: option \"--{name}\" cannot be inverted."));
-        }
-        self.0 |= 1 << id;
-        Ok(())
-    }
-
-    pub fn has(&self, id: u32) -> bool {
-        self.0 & (1 << id) != 0
-    }
-
-    pub fn any(&self) -> bool {
-        self.0 != 0
-    }
-}
 
 /// The level iptables leaves out of `iptables-save` (`LOG_WARNING`).
 pub const LOG_DEFAULT_LEVEL: u8 = 4;
@@ -148,15 +103,19 @@ fn parse_level(arg: &str) -> Result<u8, String> {
     })
 }
 
+const O_LOG_LEVEL: u8 = 6;
+const O_LOG_PREFIX: u8 = 7;
+
 impl Parse for Log {
+    // libxt_LOG's ids; a flag option's id is its XT_LOG_* bit number.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("log-level", Arg::Required),
-        opt("log-prefix", Arg::Required),
-        opt("log-tcp-sequence", Arg::None),
-        opt("log-tcp-options", Arg::None),
-        opt("log-ip-options", Arg::None),
-        opt("log-uid", Arg::None),
-        opt("log-macdecode", Arg::None),
+        xt_opt("log-level", O_LOG_LEVEL, true, 0, 0),
+        xt_opt("log-prefix", O_LOG_PREFIX, true, 0, 0),
+        xt_opt("log-tcp-sequence", 0, false, 0, 0),
+        xt_opt("log-tcp-options", 1, false, 0, 0),
+        xt_opt("log-ip-options", 2, false, 0, 0),
+        xt_opt("log-uid", 3, false, 0, 0),
+        xt_opt("log-macdecode", 5, false, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -170,22 +129,10 @@ impl Parse for Log {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        // Option ids as libxt_LOG numbers them (flag ids = XT_LOG_* bits).
-        let id = match name {
-            "log-tcp-sequence" => 0,
-            "log-tcp-options" => 1,
-            "log-ip-options" => 2,
-            "log-uid" => 3,
-            "log-macdecode" => 5,
-            "log-level" => 6,
-            "log-prefix" => 7,
-            _ => return Err(format!("unknown option --{name}")),
-        };
-        self.seen.take("LOG", name, id, invert, false)?;
-        let arg = arg.unwrap_or("");
-        match id {
-            6 => self.level = parse_level(arg)?,
-            7 => {
+        let (entry, arg) = self.seen.take("LOG", Self::OPTIONS, name, arg, invert)?;
+        match entry.id {
+            O_LOG_LEVEL => self.level = parse_level(arg)?,
+            O_LOG_PREFIX => {
                 if arg.is_empty() {
                     return Err("Argument must have a minimum length of 1 characters".into());
                 }
@@ -199,7 +146,7 @@ impl Parse for Log {
                     return Err("Newlines not allowed in --log-prefix".into());
                 }
             }
-            _ => self.logflags |= 1 << id,
+            bit => self.logflags |= 1 << bit,
         }
         Ok(())
     }

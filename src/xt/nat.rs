@@ -2,8 +2,8 @@
 //! (revision 0). Every layout is read into one `nf_nat_range2`-like value,
 //! as libxt_NAT does before printing.
 
-use super::log::Seen;
-use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::options::Seen;
+use super::parse::{strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, Services, MAND};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -233,12 +233,12 @@ nat_target!(
 );
 
 /// Option ids as libxt_NAT numbers them.
-const O_TO_DEST: u32 = 0;
-const O_TO_SRC: u32 = 1;
-const O_TO_PORTS: u32 = 2;
-const O_RANDOM: u32 = 3;
-const O_RANDOM_FULLY: u32 = 4;
-const O_PERSISTENT: u32 = 5;
+const O_TO_DEST: u8 = 0;
+const O_TO_SRC: u8 = 1;
+const O_TO_PORTS: u8 = 2;
+const O_RANDOM: u8 = 3;
+const O_RANDOM_FULLY: u8 = 4;
+const O_PERSISTENT: u8 = 5;
 
 /// `xtables_strtoui(s, &end, min, max)`: a number in range, and the rest.
 fn number_prefix(s: &str, min: u64, max: u64) -> Option<(u16, &str)> {
@@ -366,21 +366,11 @@ fn parse_to(
     Ok(())
 }
 
-/// libxt_NAT's `__NAT_parse` for one option of target `ext`, after the
-/// option-table checks.
-fn nat_option(
-    ext: &str,
-    range: &mut NatRange,
-    seen: &mut Seen,
-    (id, name): (u32, &str),
-    arg: Option<&str>,
-    invert: bool,
-    ctx: &ParseCtx<'_>,
-) -> Result<(), String> {
-    seen.take(ext, name, id, invert, false)?;
+/// libxt_NAT's `__NAT_parse` for option `id`, after the option-table
+/// checks.
+fn nat_option(range: &mut NatRange, id: u8, arg: &str, ctx: &ParseCtx<'_>) -> Result<(), String> {
     // The rule's protocol, inverted or not (iptables ignores `!` here).
     let portok = matches!(ctx.proto, 6 | 17 | 132 | 33 | 1);
-    let arg = arg.unwrap_or("");
     match id {
         O_TO_DEST | O_TO_SRC => parse_to(arg, portok, range, ctx.family, ctx.services)?,
         O_TO_PORTS => parse_ports(arg, portok, range, ctx.services)?,
@@ -402,12 +392,13 @@ fn nat_table(ext: &str, ctx: &ParseCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// Which of libxt_NAT's options a target takes; `to` is getopt's
-/// abbreviation of the address/port option, which iptables accepts.
+/// A NAT target's parser: its option table (`to` is getopt's abbreviation
+/// of the address/port option, which iptables accepts, so it is an alias)
+/// and its final check, which returns the revision to write.
 macro_rules! nat_parse {
-    ($ty:ident, $name:literal, [$(($opt:literal, $id:expr, $arg:expr)),*], $finish:expr) => {
+    ($ty:ident, $name:literal, $options:expr, $finish:expr) => {
         impl Parse for $ty {
-            const OPTIONS: &'static [OptSpec] = &[$(opt($opt, $arg)),*];
+            const OPTIONS: &'static [OptSpec] = $options;
 
             fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
                 $ty {
@@ -423,20 +414,13 @@ macro_rules! nat_parse {
                 invert: bool,
                 ctx: &ParseCtx<'_>,
             ) -> Result<(), String> {
-                let option = match name {
-                    $($opt => ($id, $opt),)*
-                    _ => return Err(format!("unknown option --{name}")),
-                };
-                // The abbreviation reports (and counts) as the full name.
-                let option = match option {
-                    (id, "to") => (id, OPTIONS_FULL_NAMES.get(id as usize).copied().unwrap_or("to")),
-                    o => o,
-                };
-                nat_option($name, &mut self.range, &mut self.seen, option, arg, invert, ctx)
+                let (entry, arg) = self.seen.take($name, Self::OPTIONS, name, arg, invert)?;
+                nat_option(&mut self.range, entry.id, arg, ctx)
             }
 
             fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
                 nat_table($name, ctx)?;
+                self.seen.check($name, Self::OPTIONS)?;
                 let finish: fn(&mut $ty, &ParseCtx<'_>) -> Result<u8, String> = $finish;
                 let revision = finish(self, ctx)?;
                 if revision < 2 {
@@ -449,47 +433,29 @@ macro_rules! nat_parse {
     };
 }
 
-/// Full option names by libxt_NAT id.
-const OPTIONS_FULL_NAMES: [&str; 6] = [
-    "to-destination",
-    "to-source",
-    "to-ports",
-    "random",
-    "random-fully",
-    "persistent",
-];
-
 nat_parse!(
     Dnat,
     "DNAT",
-    [
-        ("to-destination", O_TO_DEST, Arg::Required),
-        ("to", O_TO_DEST, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("persistent", O_PERSISTENT, Arg::None)
+    &[
+        xt_opt("to-destination", O_TO_DEST, true, MAND, 0),
+        xt_opt("to", O_TO_DEST, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("persistent", O_PERSISTENT, false, 0, 0),
     ],
-    |t, _| {
-        if !t.seen.has(O_TO_DEST) {
-            return Err("DNAT: option \"--to-destination\" must be specified".into());
-        }
-        Ok(2)
-    }
+    |_, _| Ok(2)
 );
 
 nat_parse!(
     Snat,
     "SNAT",
-    [
-        ("to-source", O_TO_SRC, Arg::Required),
-        ("to", O_TO_SRC, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("random-fully", O_RANDOM_FULLY, Arg::None),
-        ("persistent", O_PERSISTENT, Arg::None)
+    &[
+        xt_opt("to-source", O_TO_SRC, true, MAND, 0),
+        xt_opt("to", O_TO_SRC, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("random-fully", O_RANDOM_FULLY, false, 0, 0),
+        xt_opt("persistent", O_PERSISTENT, false, 0, 0),
     ],
-    |t, ctx| {
-        if !t.seen.has(O_TO_SRC) {
-            return Err("SNAT: option \"--to-source\" must be specified".into());
-        }
+    |_, ctx| {
         // iptables 1.8.9 has only revision 0 for IPv4 and 1 for IPv6.
         Ok(match ctx.family {
             Family::Ipv4 => 0,
@@ -501,11 +467,11 @@ nat_parse!(
 nat_parse!(
     Masquerade,
     "MASQUERADE",
-    [
-        ("to-ports", O_TO_PORTS, Arg::Required),
-        ("to", O_TO_PORTS, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("random-fully", O_RANDOM_FULLY, Arg::None)
+    &[
+        xt_opt("to-ports", O_TO_PORTS, true, 0, 0),
+        xt_opt("to", O_TO_PORTS, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("random-fully", O_RANDOM_FULLY, false, 0, 0),
     ],
     |_, _| Ok(0)
 );
@@ -513,10 +479,10 @@ nat_parse!(
 nat_parse!(
     Redirect,
     "REDIRECT",
-    [
-        ("to-ports", O_TO_PORTS, Arg::Required),
-        ("to", O_TO_PORTS, Arg::Required),
-        ("random", O_RANDOM, Arg::None)
+    &[
+        xt_opt("to-ports", O_TO_PORTS, true, 0, 0),
+        xt_opt("to", O_TO_PORTS, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
     ],
     |t, _| {
         if t.range.flags & NF_NAT_RANGE_PROTO_OFFSET != 0 {

@@ -1,8 +1,8 @@
 //! `REJECT` target, revision 0 (`ipt_reject_info` / `ip6t_reject_info`:
 //! one u32 whose meaning differs between IPv4 and IPv6).
 
-use super::log::Seen;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -162,7 +162,7 @@ impl Reject {
 }
 
 impl Parse for Reject {
-    const OPTIONS: &'static [OptSpec] = &[opt("reject-with", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("reject-with", 0, true, 0, 0)];
 
     /// `REJECT_init`: port unreachable by default.
     fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
@@ -179,11 +179,7 @@ impl Parse for Reject {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        if name != "reject-with" {
-            return Err(format!("unknown option --{name}"));
-        }
-        self.seen.take("REJECT", name, 0, invert, false)?;
-        let arg = arg.unwrap_or("");
+        let (_, arg) = self.seen.take("REJECT", Self::OPTIONS, name, arg, invert)?;
         self.with = Reject::lookup(arg, ctx.family)
             .ok_or_else(|| format!("unknown reject type \"{arg}\""))?;
         Ok(())
