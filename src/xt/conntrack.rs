@@ -5,7 +5,8 @@
 
 use super::options::Seen;
 use super::parse::{
-    opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse, ParseCtx, Services, INVERT, MAND,
+    numeric_host, opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse, ParseCtx, Services,
+    INVERT, MAND,
 };
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -486,57 +487,6 @@ fn parse_state_list(arg: &str) -> Result<u16, String> {
     )
 }
 
-/// glibc's `inet_aton`, which `getaddrinfo` uses for IPv4 literals: one to
-/// four parts, each decimal, `0x` hex or `0` octal, the last filling the
-/// remaining bytes (`10.1` is 10.0.0.1, `0x0a000001` too).
-pub(crate) fn inet_aton(s: &str) -> Option<[u8; 4]> {
-    let mut parts = Vec::with_capacity(4);
-    for p in s.split('.') {
-        if !p.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        let (radix, digits) = if let Some(h) = p.strip_prefix("0x").or(p.strip_prefix("0X")) {
-            (16, h)
-        } else if p.len() > 1 && p.starts_with('0') {
-            (8, &p[1..])
-        } else {
-            (10, p)
-        };
-        if (radix == 16 && digits.is_empty()) || !digits.chars().all(|c| c.is_digit(radix)) {
-            return None;
-        }
-        let v = if digits.is_empty() {
-            0
-        } else {
-            u32::from_str_radix(digits, radix).ok()?
-        };
-        parts.push(v);
-    }
-    let (last, head) = parts.split_last()?;
-    if head.len() > 3 || head.iter().any(|&v| v > 0xff) {
-        return None;
-    }
-    let room = 32 - 8 * head.len() as u32;
-    if room < 32 && *last >> room != 0 {
-        return None;
-    }
-    let mut v = *last;
-    for (i, p) in head.iter().enumerate() {
-        v |= p << (24 - 8 * i as u32);
-    }
-    Some(v.to_be_bytes())
-}
-
-/// A numeric address literal of `family` in `nf_inet_addr` form.
-fn numeric_host(s: &str, family: Family) -> Option<[u8; 16]> {
-    let mut a = [0u8; 16];
-    match family {
-        Family::Ipv4 => a[..4].copy_from_slice(&inet_aton(s)?),
-        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
-    }
-    Some(a)
-}
-
 /// libxtables' `XTTYPE_HOSTMASK`: the address is kept as given (not
 /// masked); no `/` means a mask of all ones over the whole 16 bytes; a
 /// prefix length or contiguous dotted mask sets that many leading bits; a
@@ -891,6 +841,7 @@ mod tests {
     }
 
     use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::parse::inet_aton;
 
     #[test]
     fn ipv4_captures() {

@@ -3,7 +3,7 @@
 //! longer accept). Addresses are network order.
 
 use super::options::{self};
-use super::parse::{strtoul_full, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
+use super::parse::{inet_pton, numeric_to_ipaddr, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -13,7 +13,6 @@ use nfdoctor_sys::xt::{
 };
 use serde::Serialize;
 use std::fmt::Write;
-use std::net::Ipv6Addr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Iprange {
@@ -123,25 +122,6 @@ impl Codec for Iprange {
     }
 }
 
-/// `xtables_numeric_to_ipaddr`: up to four dot-separated `strtoul` base-0
-/// bytes of at most the first 19 characters; missing trailing bytes are 0
-/// (`10.1` is 10.1.0.0).
-pub(crate) fn numeric_to_ipaddr(s: &str) -> Option<[u8; 4]> {
-    let buf = &s.as_bytes()[..s.len().min(19)];
-    let buf = std::str::from_utf8(buf).ok()?;
-    let byte = |p: &str| strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
-    let mut addr = [0u8; 4];
-    let mut parts = buf.splitn(4, '.');
-    for (i, slot) in addr.iter_mut().enumerate() {
-        match parts.next() {
-            Some(p) => *slot = byte(p)?,
-            None if i > 0 => return Some(addr),
-            None => return None,
-        }
-    }
-    Some(addr)
-}
-
 /// `iprange_parse_range`: `ADDR` or `ADDR-ADDR`, numeric only.
 fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8; 16]), String> {
     let (from, to) = arg.split_once('-').unwrap_or((arg, arg));
@@ -149,10 +129,7 @@ fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8
         let bad = || format!("iprange: Bad value for \"{option}\" option: \"{spec}\"");
         match family {
             Family::Ipv4 => numeric_to_ipaddr(spec).map(|a| v4(&a)).ok_or_else(bad),
-            Family::Ipv6 => spec
-                .parse::<Ipv6Addr>()
-                .map(|a| a.octets())
-                .map_err(|_| bad()),
+            Family::Ipv6 => inet_pton(spec, family).ok_or_else(bad),
         }
     };
     Ok((one(from)?, one(to)?))
@@ -252,24 +229,6 @@ mod tests {
         let v: Iprange = roundtrip(0, Family::Ipv4, old, " --src-range 10.0.0.1-10.0.0.9");
         assert_eq!(v.flags, 1);
         assert_eq!(Iprange::decode(0, Family::Ipv6, &hex(old)), Ok(None));
-    }
-
-    #[test]
-    fn numeric_addresses_like_xtables() {
-        assert_eq!(numeric_to_ipaddr("10.1"), Some([10, 1, 0, 0]));
-        assert_eq!(numeric_to_ipaddr("10"), Some([10, 0, 0, 0]));
-        assert_eq!(numeric_to_ipaddr("0x0a.010.0.1"), Some([10, 8, 0, 1]));
-        assert_eq!(numeric_to_ipaddr("1.2.3.4.5"), None);
-        assert_eq!(numeric_to_ipaddr("1.2.3.256"), None);
-        assert_eq!(numeric_to_ipaddr("1..3"), None);
-        assert_eq!(numeric_to_ipaddr(""), None);
-        assert_eq!(numeric_to_ipaddr("host.example"), None);
-        // Only the first 19 characters count.
-        assert_eq!(numeric_to_ipaddr("001.002.003.004xxxx"), None);
-        assert_eq!(
-            numeric_to_ipaddr("0001.0002.0003.0004xyz"),
-            Some([1, 2, 3, 4])
-        );
     }
 
     #[test]

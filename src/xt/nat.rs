@@ -3,7 +3,7 @@
 //! as libxt_NAT does before printing.
 
 use super::options::Seen;
-use super::parse::{strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, Services, MAND};
+use super::parse::{inet_pton, strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, Services, MAND};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -304,16 +304,6 @@ fn parse_ports(
     range.flags |= NF_NAT_RANGE_PROTO_OFFSET;
     range.base_port = base;
     Ok(())
-}
-
-/// `inet_pton(family, s)` into the 16-byte address form.
-fn inet_pton(s: &str, family: Family) -> Option<[u8; 16]> {
-    let mut a = [0u8; 16];
-    match family {
-        Family::Ipv4 => a[..4].copy_from_slice(&s.parse::<std::net::Ipv4Addr>().ok()?.octets()),
-        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
-    }
-    Some(a)
 }
 
 /// libxt_NAT's `parse_to`: `[ADDR[-ADDR]][:PORTS]`, IPv6 addresses in

@@ -1,17 +1,23 @@
 //! Parsing extension options from an iptables command line or rules file:
-//! the trait each typed extension implements, the context it gets, and the
-//! number/port/address helpers libxtables offers, with its semantics
-//! (strtoul base 0, service names, CIDR or dotted masks).
+//! the trait each typed extension implements, the context it gets, the
+//! options it declares, and the readers libxtables offers with its
+//! semantics: numbers (`number`: strtoul base 0), addresses (`addr`:
+//! the parsers iptables mixes, CIDR or dotted masks) and ports (service
+//! names, ranges).
 
+mod addr;
 mod number;
 
+#[cfg(test)]
+pub(crate) use addr::inet_aton;
+pub(crate) use addr::{inet_pton, numeric_host, numeric_to_ipaddr};
+pub use addr::{parse_addr_mask, parse_ipv4};
 pub use number::parse_uint;
 pub(crate) use number::{strtoul, strtoul_full, strtoul_prefix};
 
 use crate::ruleset::protocols::ProtoNames;
 use crate::Family;
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// What parsing an extension's options may consult.
 #[derive(Clone, Copy)]
@@ -213,91 +219,6 @@ pub fn proto_name_for_ports(proto: u16) -> &'static str {
     }
 }
 
-/// An address with an optional `/prefix` or `/mask`, numeric only (host
-/// names are not resolved: nfdoctor never does DNS). Returns the address
-/// already ANDed with the mask, as iptables stores it.
-pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), String> {
-    let (addr, mask) = match s.split_once('/') {
-        Some((a, m)) => (a, Some(m)),
-        None => (s, None),
-    };
-    let mut a = [0u8; 16];
-    let mut m = [0u8; 16];
-    match family {
-        Family::Ipv4 => {
-            let ip: Ipv4Addr = parse_ipv4(addr)?;
-            a[..4].copy_from_slice(&ip.octets());
-            let mask = match mask {
-                None => u32::MAX,
-                Some(ms) if ms.contains('.') => u32::from(parse_ipv4(ms)?),
-                Some(ms) => {
-                    let bits =
-                        parse_uint(ms, 32).map_err(|_| format!("invalid mask `{ms}' specified"))?;
-                    if bits == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - bits)
-                    }
-                }
-            };
-            m[..4].copy_from_slice(&mask.to_be_bytes());
-            for i in 0..4 {
-                a[i] &= m[i];
-            }
-        }
-        Family::Ipv6 => {
-            let ip: Ipv6Addr = addr
-                .parse()
-                .map_err(|_| format!("host/network `{addr}' not found"))?;
-            a = ip.octets();
-            let mask = match mask {
-                None => u128::MAX,
-                Some(ms) if ms.contains(':') => u128::from(
-                    ms.parse::<Ipv6Addr>()
-                        .map_err(|_| format!("invalid mask `{ms}' specified"))?,
-                ),
-                Some(ms) => {
-                    let bits = parse_uint(ms, 128)
-                        .map_err(|_| format!("invalid mask `{ms}' specified"))?;
-                    if bits == 0 {
-                        0
-                    } else {
-                        u128::MAX << (128 - bits)
-                    }
-                }
-            };
-            m = mask.to_be_bytes();
-            for i in 0..16 {
-                a[i] &= m[i];
-            }
-        }
-    }
-    Ok((a, m))
-}
-
-/// A dotted quad as inet_aton-style iptables accepts (`1.2.3.4`; shorter
-/// forms like `10.1` are accepted by iptables too and mean `10.0.0.1`).
-pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
-    if let Ok(ip) = s.parse::<Ipv4Addr>() {
-        return Ok(ip);
-    }
-    // xtables' numeric_to_ipaddr: up to four dot-separated bytes, the
-    // last one filling the remaining positions from the right.
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
-        return Err(format!("host/network `{s}' not found"));
-    }
-    let mut bytes = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        let v = p
-            .parse::<u8>()
-            .map_err(|_| format!("host/network `{s}' not found"))?;
-        let at = if i == parts.len() - 1 { 3 } else { i };
-        bytes[at] = v;
-    }
-    Ok(Ipv4Addr::from(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,19 +231,5 @@ mod tests {
         assert_eq!(parse_port_range(":1023", "tcp", &s), Ok((0, 1023)));
         assert!(parse_port_range("9:1", "tcp", &s).is_err());
         assert!(parse_port_range("nope", "tcp", &s).is_err());
-    }
-
-    #[test]
-    fn addresses_are_masked() {
-        let (a, m) = parse_addr_mask("10.1.2.3/23", Family::Ipv4).unwrap();
-        assert_eq!(&a[..4], &[10, 1, 2, 0]);
-        assert_eq!(&m[..4], &[255, 255, 254, 0]);
-        let (_, m) = parse_addr_mask("10.0.0.0/255.0.255.0", Family::Ipv4).unwrap();
-        assert_eq!(&m[..4], &[255, 0, 255, 0]);
-        let (a, m) = parse_addr_mask("fd00::1/64", Family::Ipv6).unwrap();
-        assert_eq!(a[15], 0);
-        assert_eq!(m[7], 0xff);
-        assert_eq!(m[8], 0);
-        assert!(parse_addr_mask("example.com", Family::Ipv4).is_err());
     }
 }
