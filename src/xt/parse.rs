@@ -8,10 +8,11 @@
 mod addr;
 mod number;
 
+pub use addr::parse_addr_mask;
+pub(crate) use addr::{inet_pton, numeric_host, numeric_to_ipaddr};
+// conntrack's tests check the getaddrinfo forms directly.
 #[cfg(test)]
 pub(crate) use addr::inet_aton;
-pub(crate) use addr::{inet_pton, numeric_host, numeric_to_ipaddr};
-pub use addr::{parse_addr_mask, parse_ipv4};
 pub use number::parse_uint;
 pub(crate) use number::{strtoul, strtoul_full, strtoul_prefix};
 

@@ -14,6 +14,16 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 /// bytes of at most the first 19 characters; missing trailing bytes are 0
 /// (`10.1` is 10.1.0.0).
 pub(crate) fn numeric_to_ipaddr(s: &str) -> Option<[u8; 4]> {
+    numeric_dotted(s, false)
+}
+
+/// `xtables_numeric_to_ipmask`: the same, but all four bytes must be there.
+fn numeric_to_ipmask(s: &str) -> Option<[u8; 4]> {
+    numeric_dotted(s, true)
+}
+
+/// libxtables' `__numeric_to_ipaddr`.
+fn numeric_dotted(s: &str, is_mask: bool) -> Option<[u8; 4]> {
     let buf = &s.as_bytes()[..s.len().min(19)];
     let buf = std::str::from_utf8(buf).ok()?;
     let byte = |p: &str| strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
@@ -22,7 +32,7 @@ pub(crate) fn numeric_to_ipaddr(s: &str) -> Option<[u8; 4]> {
     for (i, slot) in addr.iter_mut().enumerate() {
         match parts.next() {
             Some(p) => *slot = byte(p)?,
-            None if i > 0 => return Some(addr),
+            None if i > 0 && !is_mask => return Some(addr),
             None => return None,
         }
     }
@@ -80,9 +90,9 @@ pub(crate) fn inet_pton(s: &str, family: Family) -> Option<[u8; 16]> {
     Some(a)
 }
 
-/// An address with an optional `/prefix` or `/mask`, numeric only (host
-/// names are not resolved: nfdoctor never does DNS). Returns the address
-/// already ANDed with the mask, as iptables stores it.
+/// `-s`/`-d`: an address with an optional `/prefix` or `/mask`, as
+/// `xtables_ipparse_multiple` / `xtables_ip6parse_multiple` read one item.
+/// Returns the address already ANDed with the mask, as iptables stores it.
 pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), String> {
     let (addr, mask) = match s.split_once('/') {
         Some((a, m)) => (a, Some(m)),
@@ -92,20 +102,21 @@ pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), 
     let mut m = [0u8; 16];
     match family {
         Family::Ipv4 => {
-            let ip: Ipv4Addr = parse_ipv4(addr)?;
-            a[..4].copy_from_slice(&ip.octets());
+            a[..4].copy_from_slice(&ipv4_host(addr)?);
             let mask = match mask {
                 None => u32::MAX,
-                Some(ms) if ms.contains('.') => u32::from(parse_ipv4(ms)?),
-                Some(ms) => {
-                    let bits =
-                        parse_uint(ms, 32).map_err(|_| format!("invalid mask `{ms}' specified"))?;
-                    if bits == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - bits)
+                Some(ms) => match numeric_to_ipmask(ms) {
+                    Some(dotted) => u32::from_be_bytes(dotted),
+                    None => {
+                        let bits = parse_uint(ms, 32)
+                            .map_err(|_| format!("invalid mask `{ms}' specified"))?;
+                        if bits == 0 {
+                            0
+                        } else {
+                            u32::MAX << (32 - bits)
+                        }
                     }
-                }
+                },
             };
             m[..4].copy_from_slice(&mask.to_be_bytes());
             for i in 0..4 {
@@ -142,27 +153,14 @@ pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), 
     Ok((a, m))
 }
 
-/// A dotted quad as inet_aton-style iptables accepts (`1.2.3.4`; shorter
-/// forms like `10.1` are accepted by iptables too and mean `10.0.0.1`).
-pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
-    if let Ok(ip) = s.parse::<Ipv4Addr>() {
-        return Ok(ip);
-    }
-    // xtables' numeric_to_ipaddr: up to four dot-separated bytes, the
-    // last one filling the remaining positions from the right.
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
-        return Err(format!("host/network `{s}' not found"));
-    }
-    let mut bytes = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        let v = p
-            .parse::<u8>()
-            .map_err(|_| format!("host/network `{s}' not found"))?;
-        let at = if i == parts.len() - 1 { 3 } else { i };
-        bytes[at] = v;
-    }
-    Ok(Ipv4Addr::from(bytes))
+/// `ipparse_hostnetwork` without name services: xtables' own dotted form
+/// first, then what `getaddrinfo` accepts for a numeric host (`inet_aton`:
+/// `0x0a000001`, `10.256`). Network names from `/etc/networks` and host
+/// names are not looked up.
+fn ipv4_host(s: &str) -> Result<[u8; 4], String> {
+    numeric_to_ipaddr(s)
+        .or_else(|| inet_aton(s))
+        .ok_or_else(|| format!("host/network `{s}' not found"))
 }
 
 #[cfg(test)]
@@ -198,6 +196,46 @@ mod tests {
         assert_eq!(
             numeric_to_ipaddr("0001.0002.0003.0004xyz"),
             Some([1, 2, 3, 4])
+        );
+    }
+
+    /// What iptables 1.8.9 stores for `-A INPUT -s ARG` (read back with
+    /// `iptables -S` in a scratch network namespace).
+    #[test]
+    fn source_addresses_like_iptables() {
+        let v4 = |s: &str| {
+            parse_addr_mask(s, Family::Ipv4).map(|(a, m)| {
+                (
+                    Ipv4Addr::new(a[0], a[1], a[2], a[3]).to_string(),
+                    Ipv4Addr::new(m[0], m[1], m[2], m[3]).to_string(),
+                )
+            })
+        };
+        let ok = |a: &str, m: &str| Ok((a.to_string(), m.to_string()));
+        let host = "255.255.255.255";
+        assert_eq!(v4("10.1"), ok("10.1.0.0", host));
+        assert_eq!(v4("10"), ok("10.0.0.0", host));
+        assert_eq!(v4(" 10.1"), ok("10.1.0.0", host));
+        assert_eq!(v4("1.2.3.04"), ok("1.2.3.4", host));
+        assert_eq!(v4("012.0x10.0.1"), ok("10.16.0.1", host));
+        assert_eq!(v4("0001.0002.0003.0004xyz"), ok("1.2.3.4", host));
+        // Not xtables' form, but getaddrinfo's (inet_aton).
+        assert_eq!(v4("0x0a000001"), ok("10.0.0.1", host));
+        assert_eq!(v4("10.256"), ok("10.0.1.0", host));
+        assert_eq!(v4("10.1/16"), ok("10.1.0.0", "255.255.0.0"));
+        assert_eq!(v4("1.2.3.4/0x10"), ok("1.2.0.0", "255.255.0.0"));
+        assert_eq!(v4("1.2.3.4/255.0.255.0"), ok("1.0.3.0", "255.0.255.0"));
+        assert_eq!(
+            v4("1.2.3.4.5"),
+            Err("host/network `1.2.3.4.5' not found".into())
+        );
+        assert_eq!(
+            v4("0+5.1.1.1"),
+            Err("host/network `0+5.1.1.1' not found".into())
+        );
+        assert_eq!(
+            v4("1.2.3.4/255.255"),
+            Err("invalid mask `255.255' specified".into())
         );
     }
 }
