@@ -238,26 +238,21 @@ impl Parse for Addrtype {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xt::testing::{self, roundtrip, save, unhex, Rule, V4};
 
     #[test]
     fn dst_type_local() {
         let bytes = [0, 0, 4, 0, 0, 0, 0, 0];
         let a = Addrtype::decode(1, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(a.encode(1, Family::Ipv4), bytes);
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        a.save(&ctx, &mut s);
+        let s = save(&a, Family::Ipv4);
         assert_eq!(s, " --dst-type LOCAL");
     }
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parse(family: Family, args: Args<'_>) -> Result<Vec<u8>, String> {
-        let (a, rev) = crate::xt::mark::tests::parse_with::<Addrtype>("addrtype", family, 0, args)?;
+        let (a, rev) = testing::parse::<Addrtype>(Rule { family, ..V4 }, "addrtype", args)?;
         assert_eq!(rev, 1);
         Ok(a.encode(1, family))
     }
@@ -265,7 +260,6 @@ mod tests {
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
     fn captures() {
-        use crate::xt::mark::tests::{hex, roundtrip};
         let cases: &[(Family, Args<'_>, &str, &str)] = &[
             (
                 Family::Ipv4,
@@ -295,7 +289,7 @@ mod tests {
         ];
         for (family, args, data, text) in cases {
             roundtrip::<Addrtype>(1, *family, data, text);
-            assert_eq!(parse(*family, args), Ok(hex(data)));
+            assert_eq!(parse(*family, args), Ok(unhex(data)));
         }
     }
 

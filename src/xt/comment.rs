@@ -85,7 +85,7 @@ impl Parse for Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{self, roundtrip, unhex, V4};
 
     fn padded(text: &str) -> String {
         let mut h: String = text.bytes().map(|b| format!("{b:02x}")).collect();
@@ -94,7 +94,7 @@ mod tests {
     }
 
     fn parse(args: &[(&str, Option<&str>, bool)]) -> Result<Comment, String> {
-        parse_with::<Comment>("comment", Family::Ipv4, 0, args).map(|(c, rev)| {
+        testing::parse::<Comment>(V4, "comment", args).map(|(c, rev)| {
             assert_eq!(rev, 0);
             c
         })
@@ -109,7 +109,7 @@ mod tests {
         ] {
             roundtrip::<Comment>(0, Family::Ipv4, &padded(arg), text);
             let c = parse(&[("comment", Some(arg), false)]).expect("parses");
-            assert_eq!(c.encode(0, Family::Ipv4), hex(&padded(arg)));
+            assert_eq!(c.encode(0, Family::Ipv4), unhex(&padded(arg)));
         }
     }
 

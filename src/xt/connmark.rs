@@ -336,12 +336,12 @@ impl Parse for ConnmarkTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parsed<T: Parse + Codec>(ext: &str, args: Args<'_>) -> Result<(Vec<u8>, u8), String> {
-        parse_with::<T>(ext, Family::Ipv4, 0, args).map(|(v, r)| (v.encode(r, Family::Ipv4), r))
+        parse::<T>(V4, ext, args).map(|(v, r)| (v.encode(r, Family::Ipv4), r))
     }
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
@@ -361,7 +361,7 @@ mod tests {
         );
         assert_eq!(
             parsed::<Connmark>("connmark", &[("mark", Some("1/3"), true)]),
-            Ok((hex("01000000030000000100000000000000"), 1))
+            Ok((unhex("01000000030000000100000000000000"), 1))
         );
         assert_eq!(
             parsed::<Connmark>("connmark", &[]),
@@ -438,7 +438,7 @@ mod tests {
             roundtrip::<ConnmarkTarget>(2, Family::Ipv4, data, text);
             assert_eq!(
                 parsed::<ConnmarkTarget>("CONNMARK", args),
-                Ok((hex(data), 2)),
+                Ok((unhex(data), 2)),
                 "{args:?}"
             );
         }
@@ -460,10 +460,12 @@ mod tests {
             "00000000000000000000000000050700",
             " ERROR: UNKNOWN CONNMARK MODE",
         );
-        assert!(
-            ConnmarkTarget::decode(2, Family::Ipv4, &hex("00000000000000000000000002050000"))
-                .is_err()
-        );
+        assert!(ConnmarkTarget::decode(
+            2,
+            Family::Ipv4,
+            &unhex("00000000000000000000000002050000")
+        )
+        .is_err());
         assert_eq!(ConnmarkTarget::decode(0, Family::Ipv4, &[0; 24]), Ok(None));
     }
 

@@ -811,13 +811,7 @@ mod tests {
         bytes[146..152].copy_from_slice(&[1, 0, 0, 0, 6, 0]);
         let c = Conntrack::decode(3, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(c.encode(3, Family::Ipv4), bytes);
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        c.save(&ctx, &mut s);
+        let s = save(&c, Family::Ipv4);
         assert_eq!(s, " --ctstate RELATED,ESTABLISHED");
         assert_eq!(c.alias(), None);
     }
@@ -829,19 +823,13 @@ mod tests {
             state_mask: state::NEW,
             ..Conntrack::default()
         };
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        c.save(&ctx, &mut s);
+        let s = save(&c, Family::Ipv4);
         assert_eq!(s, " --state NEW");
         assert_eq!(c.alias(), Some("state"));
     }
 
-    use crate::xt::log::testing::{captured, parse, V4, V6};
     use crate::xt::parse::inet_aton;
+    use crate::xt::testing::{captured, parse, save, V4, V6};
 
     #[test]
     fn ipv4_captures() {
@@ -1101,13 +1089,7 @@ mod tests {
         // iptables 1.8.9 prints the old state match with the conntrack
         // bits: UNTRACKED is 0x100, the kernel's 0x40 is not printed.
         let s = State { state_mask: 0x14e };
-        let mut out = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        s.save(&ctx, &mut out);
+        let out = save(&s, Family::Ipv4);
         assert_eq!(out, " --state NEW,RELATED,ESTABLISHED,UNTRACKED");
         let (p, rev) = parse::<State>(V4, "state", &[("state", Some("NEW"), true)]).unwrap();
         assert_eq!((p.state_mask, rev), (!8, 0));

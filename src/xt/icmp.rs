@@ -344,7 +344,7 @@ impl Parse for Icmp6 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4, V6};
 
     fn v4(arg: &str) -> Result<(u8, u8, u8), String> {
         parse_icmp(ICMP_NAMES, "ICMP", arg)
@@ -387,29 +387,23 @@ mod tests {
             ("3/4", false, "0304040000000000"),
             ("any", false, "ff00ff0000000000"),
         ] {
-            let (v, rev) =
-                parse_with::<Icmp>("icmp", Family::Ipv4, 1, &[("icmp-type", Some(arg), invert)])
-                    .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv4)), (0, hex(data)));
+            let (v, rev) = parse::<Icmp>(V4.proto(1), "icmp", &[("icmp-type", Some(arg), invert)])
+                .expect("parses");
+            assert_eq!((rev, v.encode(0, Family::Ipv4)), (0, unhex(data)));
         }
         for (arg, invert, data) in [
             ("1/3", false, "0103030000000000"),
             ("ping", true, "8000ff0100000000"),
         ] {
-            let (v, rev) = parse_with::<Icmp6>(
-                "icmp6",
-                Family::Ipv6,
-                58,
-                &[("icmpv6-type", Some(arg), invert)],
-            )
-            .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv6)), (0, hex(data)));
+            let (v, rev) =
+                parse::<Icmp6>(V6.proto(58), "icmp6", &[("icmpv6-type", Some(arg), invert)])
+                    .expect("parses");
+            assert_eq!((rev, v.encode(0, Family::Ipv6)), (0, unhex(data)));
         }
         roundtrip::<Icmp>(0, Family::Ipv4, "0800ff0100000000", " ! --icmp-type 8");
         roundtrip::<Icmp6>(0, Family::Ipv6, "0103030000000000", " --icmpv6-type 1/3");
         assert_eq!(
-            parse_with::<Icmp>("icmp", Family::Ipv4, 6, &[("icmp-type", Some("8"), false)])
-                .map(|_| ()),
+            parse::<Icmp>(V4.proto(6), "icmp", &[("icmp-type", Some("8"), false)]).map(|_| ()),
             Err("icmp match requires `-p icmp' (without `!')".into())
         );
     }

@@ -184,7 +184,7 @@ impl Parse for Iprange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip, save_text};
+    use crate::xt::testing::{parse, roundtrip, save, unhex, V4, V6};
 
     const CAPTURE: &str = "0a0000010000000000000000000000000a0000090000000000000000000000000a0100000000000000000000000000000a0100000000000000000000000000002300000000000000";
 
@@ -198,10 +198,9 @@ mod tests {
             CAPTURE,
             " --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.1.0.0-10.1.0.0",
         );
-        let (r, rev) = parse_with::<Iprange>(
+        let (r, rev) = parse::<Iprange>(
+            V4,
             "iprange",
-            Family::Ipv4,
-            0,
             &[
                 ("src-range", Some("10.0.0.1-10.0.0.9"), false),
                 ("dst-range", Some("10.1"), true),
@@ -209,33 +208,27 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(rev, 1);
-        assert_eq!(r.encode(1, Family::Ipv4), hex(CAPTURE));
+        assert_eq!(r.encode(1, Family::Ipv4), unhex(CAPTURE));
     }
 
     #[test]
     fn ipv6_and_revision_0() {
-        let (r, _) = parse_with::<Iprange>(
+        let (r, _) = parse::<Iprange>(
+            V6,
             "iprange",
-            Family::Ipv6,
-            0,
             &[("dst-range", Some("fd00::1-fd00::ff"), true)],
         )
         .expect("parses");
-        assert_eq!(
-            save_text(&r, Family::Ipv6, 0),
-            " ! --dst-range fd00::1-fd00::ff"
-        );
+        assert_eq!(save(&r, Family::Ipv6), " ! --dst-range fd00::1-fd00::ff");
         let old = "0a0000010a00000902000000030000040100000000000000";
         let v: Iprange = roundtrip(0, Family::Ipv4, old, " --src-range 10.0.0.1-10.0.0.9");
         assert_eq!(v.flags, 1);
-        assert_eq!(Iprange::decode(0, Family::Ipv6, &hex(old)), Ok(None));
+        assert_eq!(Iprange::decode(0, Family::Ipv6, &unhex(old)), Ok(None));
     }
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Iprange>("iprange", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Iprange>(V4, "iprange", a).map(|_| ());
         assert_eq!(
             p(&[]),
             Err("iprange match: You must specify `--src-range' or `--dst-range'".into())

@@ -178,7 +178,7 @@ impl Parse for Limit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     fn pad(head: &str) -> String {
         format!("{head}{}", "0".repeat(80 - head.len()))
@@ -204,9 +204,9 @@ mod tests {
             let data = pad(head);
             roundtrip::<Limit>(0, Family::Ipv4, &data, text);
             let args: Vec<_> = args.iter().map(|(n, a)| (*n, Some(*a), false)).collect();
-            let (l, rev) = parse_with::<Limit>("limit", Family::Ipv4, 0, &args).expect("parses");
+            let (l, rev) = parse::<Limit>(V4, "limit", &args).expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(l.encode(0, Family::Ipv4), hex(&data));
+            assert_eq!(l.encode(0, Family::Ipv4), unhex(&data));
         }
     }
 
@@ -249,9 +249,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Limit>("limit", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Limit>(V4, "limit", a).map(|_| ());
         assert_eq!(
             p(&[("limit", Some("3"), true)]),
             Err("limit: option \"--limit\" cannot be inverted.".into())

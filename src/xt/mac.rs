@@ -112,7 +112,7 @@ impl Parse for Mac {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
@@ -133,12 +133,11 @@ mod tests {
         ] {
             roundtrip::<Mac>(0, Family::Ipv4, data, text);
             let (m, rev) =
-                parse_with::<Mac>("mac", Family::Ipv4, 0, &[("mac-source", Some(arg), invert)])
-                    .expect("parses");
+                parse::<Mac>(V4, "mac", &[("mac-source", Some(arg), invert)]).expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(m.encode(0, Family::Ipv4), hex(data));
+            assert_eq!(m.encode(0, Family::Ipv4), unhex(data));
         }
-        assert!(Mac::decode(0, Family::Ipv4, &hex("00010203040500000200000000000000")).is_err());
+        assert!(Mac::decode(0, Family::Ipv4, &unhex("00010203040500000200000000000000")).is_err());
     }
 
     #[test]
@@ -153,7 +152,7 @@ mod tests {
         assert!(parse_mac("0x1:2:3:4:5:6").is_err());
         assert!(parse_mac("g:2:3:4:5:6").is_err());
         assert_eq!(
-            parse_with::<Mac>("mac", Family::Ipv4, 0, &[]).map(|_| ()),
+            parse::<Mac>(V4, "mac", &[]).map(|_| ()),
             Err("mac: option \"--mac-source\" must be specified".into())
         );
     }

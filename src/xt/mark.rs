@@ -285,71 +285,9 @@ impl Parse for MarkTarget {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::ruleset::protocols::ProtoNames;
-    use crate::xt::Services;
-
-    pub(crate) fn save_text<T: Codec>(v: &T, family: Family, proto: u16) -> String {
-        let ctx = SaveCtx {
-            family,
-            proto,
-            set_name: &|_| None,
-        };
-        let mut s = String::new();
-        v.save(&ctx, &mut s);
-        s
-    }
-
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
-            .collect()
-    }
-
-    /// Runs `start`, each `(name, arg, invert)` and `finish` like the rules
-    /// parser does; returns the value and its revision.
-    pub(crate) fn parse_with<T: Parse>(
-        ext: &str,
-        family: Family,
-        proto: u16,
-        args: &[(&str, Option<&str>, bool)],
-    ) -> Result<(T, u8), String> {
-        let protocols = ProtoNames::default();
-        let services = Services::from_etc_services("http 80/tcp www\nhttp 80/udp\nssh 22/tcp\n");
-        let ctx = ParseCtx {
-            family,
-            proto,
-            proto_invert: false,
-            table: "mangle",
-            protocols: &protocols,
-            services: &services,
-            set_index: &|_| None,
-        };
-        let mut v = T::start(ext, &ctx);
-        for (name, arg, invert) in args {
-            v.option(name, *arg, *invert, &ctx)?;
-        }
-        let rev = v.finish(&ctx)?;
-        Ok((v, rev))
-    }
-
-    /// Decodes `data`, checks it encodes back and prints `want`.
-    pub(crate) fn roundtrip<T: Codec + std::fmt::Debug>(
-        rev: u8,
-        family: Family,
-        data: &str,
-        want: &str,
-    ) -> T {
-        let bytes = hex(data);
-        let v = T::decode(rev, family, &bytes)
-            .expect("decodes")
-            .expect("typed");
-        assert_eq!(v.encode(rev, family), bytes, "{v:?}");
-        assert_eq!(save_text(&v, family, 0), want);
-        v
-    }
+    use crate::xt::testing::{parse, roundtrip, save, unhex, V4};
 
     fn parses_to<T: Parse + Codec>(
         ext: &str,
@@ -357,9 +295,9 @@ pub(crate) mod tests {
         rev: u8,
         data: &str,
     ) {
-        let (v, r) = parse_with::<T>(ext, Family::Ipv4, 0, args).expect("parses");
+        let (v, r) = parse::<T>(V4, ext, args).expect("parses");
         assert_eq!(r, rev);
-        assert_eq!(v.encode(r, Family::Ipv4), hex(data), "{args:?}");
+        assert_eq!(v.encode(r, Family::Ipv4), unhex(data), "{args:?}");
     }
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
@@ -391,29 +329,26 @@ pub(crate) mod tests {
             "05000000ff0000000100000000000000",
         );
         assert!(Mark::decode(1, Family::Ipv4, &[0; 12]).is_err());
-        assert!(Mark::decode(1, Family::Ipv4, &hex("05000000ff0000000200000000000000")).is_err());
+        assert!(Mark::decode(1, Family::Ipv4, &unhex("05000000ff0000000200000000000000")).is_err());
         assert_eq!(Mark::decode(0, Family::Ipv4, &[0; 24]), Ok(None));
     }
 
     #[test]
     fn mark_match_errors() {
         assert_eq!(
-            parse_with::<Mark>("mark", Family::Ipv4, 0, &[]).map(|_| ()),
+            parse::<Mark>(V4, "mark", &[]).map(|_| ()),
             Err("mark: option \"--mark\" must be specified".into())
         );
         assert_eq!(
-            parse_with::<Mark>(
+            parse::<Mark>(
+                V4,
                 "mark",
-                Family::Ipv4,
-                0,
                 &[("mark", Some("1"), false), ("mark", Some("2"), false)]
             )
             .map(|_| ()),
             Err("mark: option \"--mark\" can only be used once.".into())
         );
-        assert!(
-            parse_with::<Mark>("mark", Family::Ipv4, 0, &[("mark", Some("nope"), false)]).is_err()
-        );
+        assert!(parse::<Mark>(V4, "mark", &[("mark", Some("nope"), false)]).is_err());
     }
 
     #[test]
@@ -457,9 +392,7 @@ pub(crate) mod tests {
 
     #[test]
     fn mark_target_errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<MarkTarget>("MARK", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<MarkTarget>(V4, "MARK", a).map(|_| ());
         assert_eq!(
             p(&[]),
             Err("MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required".into())
@@ -490,13 +423,13 @@ pub(crate) mod tests {
             .expect("ok")
             .expect("typed");
         assert_eq!(t.encode(0, Family::Ipv4), v0);
-        assert_eq!(save_text(&t, Family::Ipv4, 0), " --set-mark 0x2a");
+        assert_eq!(save(&t, Family::Ipv4), " --set-mark 0x2a");
         v0.extend([2, 0, 0, 0, 0, 0, 0, 0]);
         let t = MarkTarget::decode(1, Family::Ipv4, &v0)
             .expect("ok")
             .expect("typed");
         assert_eq!(t.encode(1, Family::Ipv4), v0);
-        assert_eq!(save_text(&t, Family::Ipv4, 0), " --or-mark 0x2a");
+        assert_eq!(save(&t, Family::Ipv4), " --or-mark 0x2a");
         assert_eq!(MarkTarget::decode(1, Family::Ipv6, &v0), Ok(None));
         assert!(MarkTarget::decode(1, Family::Ipv4, &v0[..8]).is_err());
     }

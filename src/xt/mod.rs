@@ -30,6 +30,8 @@ mod pkttype;
 mod reject;
 mod set;
 mod tcpudp;
+#[cfg(test)]
+mod testing;
 
 pub use addrtype::Addrtype;
 pub use comment::Comment;

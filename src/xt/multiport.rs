@@ -219,12 +219,12 @@ impl Parse for Multiport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{self, roundtrip, unhex, V4};
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parse(proto: u16, args: Args<'_>) -> Result<Multiport, String> {
-        let (m, rev) = parse_with::<Multiport>("multiport", Family::Ipv4, proto, args)?;
+        let (m, rev) = testing::parse::<Multiport>(V4.proto(proto.into()), "multiport", args)?;
         assert_eq!(rev, 1);
         Ok(m)
     }
@@ -253,7 +253,7 @@ mod tests {
             ),
         ] {
             roundtrip::<Multiport>(1, Family::Ipv4, data, text);
-            assert_eq!(parse(proto, args).expect("parses").encode(1, Family::Ipv4), hex(data));
+            assert_eq!(parse(proto, args).expect("parses").encode(1, Family::Ipv4), unhex(data));
         }
     }
 

@@ -486,17 +486,6 @@ nat_parse!(
 mod tests {
     use super::*;
 
-    fn save<T: Codec>(v: &T, family: Family) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family,
-            proto: 6,
-            set_name: &|_| None,
-        };
-        v.save(&ctx, &mut s);
-        s
-    }
-
     #[test]
     fn dnat_rev2_matches_capture() {
         // netfilter-abi.md A.7.6: --to-destination 172.17.0.2:80
@@ -546,7 +535,7 @@ mod tests {
         assert_eq!(save(&plain, Family::Ipv6), "");
     }
 
-    use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::testing::{captured, parse, save, V4, V6};
 
     const NONE: Option<&str> = None;
 

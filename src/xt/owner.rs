@@ -217,7 +217,7 @@ impl Parse for Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, roundtrip, save_text};
+    use crate::xt::testing::{roundtrip, save, unhex};
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n1000:x:5:5::/:/bin/sh\n";
     const GROUP: &str = "root:x:0:\nadm:x:4:syslog\n";
@@ -265,7 +265,7 @@ mod tests {
             roundtrip::<Owner>(1, Family::Ipv4, data, text);
             assert_eq!(
                 parse(args).expect("parses").encode(1, Family::Ipv4),
-                hex(data)
+                unhex(data)
             );
         }
     }
@@ -282,12 +282,12 @@ mod tests {
             (1000, 2000, 4, 4)
         );
         assert_eq!(
-            save_text(&o, Family::Ipv6, 0),
+            save(&o, Family::Ipv6),
             " --uid-owner 1000-2000 --gid-owner 4"
         );
         let o = parse(&[("uid-owner", Some("0x10:020"), true)]).expect("ok");
         assert_eq!((o.uid_min, o.uid_max), (16, 16));
-        assert_eq!(save_text(&o, Family::Ipv4, 0), " ! --uid-owner 16");
+        assert_eq!(save(&o, Family::Ipv4), " ! --uid-owner 16");
         // getpwnam first: a user literally named "1000".
         assert_eq!(
             parse(&[("uid-owner", Some("1000"), false)])

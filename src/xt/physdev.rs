@@ -184,7 +184,7 @@ impl Parse for Physdev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::testing::{captured, parse, V4, V6};
 
     const NONE: Option<&str> = None;
 

@@ -108,7 +108,7 @@ impl Parse for Pkttype {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
@@ -124,25 +124,18 @@ mod tests {
             ("MCAST", false, "0200000000000000", " --pkt-type multicast"),
         ] {
             roundtrip::<Pkttype>(0, Family::Ipv4, data, text);
-            let (p, rev) = parse_with::<Pkttype>(
-                "pkttype",
-                Family::Ipv4,
-                0,
-                &[("pkt-type", Some(arg), invert)],
-            )
-            .expect("parses");
+            let (p, rev) = parse::<Pkttype>(V4, "pkttype", &[("pkt-type", Some(arg), invert)])
+                .expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(p.encode(0, Family::Ipv4), hex(data));
+            assert_eq!(p.encode(0, Family::Ipv4), unhex(data));
         }
         roundtrip::<Pkttype>(0, Family::Ipv6, "0700000000000000", " --pkt-type 7");
-        assert!(Pkttype::decode(0, Family::Ipv4, &hex("0000000002000000")).is_err());
+        assert!(Pkttype::decode(0, Family::Ipv4, &unhex("0000000002000000")).is_err());
     }
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Pkttype>("pkttype", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Pkttype>(V4, "pkttype", a).map(|_| ());
         assert_eq!(
             p(&[("pkt-type", Some("outgoing"), false)]),
             Err("Bad packet type 'outgoing'".into())

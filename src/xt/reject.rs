@@ -198,38 +198,22 @@ impl Parse for Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ruleset::protocols::ProtoNames;
-    use crate::xt::parse::Services;
+    use crate::xt::testing::{self, save, Rule, V4};
 
+    /// `-p PROTO -j REJECT [--reject-with WITH]`, always revision 0.
     fn parse(family: Family, proto: u16, with: Option<&str>) -> Result<Reject, String> {
-        let protocols = ProtoNames::default();
-        let services = Services::default();
-        let ctx = ParseCtx {
+        let rule = Rule {
             family,
-            proto,
-            proto_invert: false,
-            table: "filter",
-            protocols: &protocols,
-            services: &services,
-            set_index: &|_| None,
+            proto: proto.into(),
+            ..V4
         };
-        let mut r = Reject::start("REJECT", &ctx);
-        if let Some(w) = with {
-            r.option("reject-with", Some(w), false, &ctx)?;
-        }
-        assert_eq!(r.finish(&ctx)?, 0);
+        let opts: Vec<_> = with
+            .map(|w| ("reject-with", Some(w), false))
+            .into_iter()
+            .collect();
+        let (r, rev) = testing::parse::<Reject>(rule, "REJECT", &opts)?;
+        assert_eq!(rev, 0);
         Ok(r)
-    }
-
-    fn save(r: &Reject, family: Family) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        r.save(&ctx, &mut s);
-        s
     }
 
     #[test]

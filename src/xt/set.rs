@@ -347,7 +347,7 @@ impl Parse for Set {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::log::testing::{captured, parse, save, unhex, V4, V6};
+    use crate::xt::testing::{captured, parse, save, unhex, V4, V6};
 
     const NONE: Option<&str> = None;
 

@@ -381,14 +381,7 @@ impl Parse for Udp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx() -> SaveCtx<'static> {
-        SaveCtx {
-            family: Family::Ipv4,
-            proto: 6,
-            set_name: &|_| None,
-        }
-    }
+    use crate::xt::testing::save;
 
     #[test]
     fn dport_80_matches_capture() {
@@ -397,8 +390,7 @@ mod tests {
         let t = Tcp::decode(0, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(t.dport, PortRange::single(80));
         assert_eq!(t.encode(0, Family::Ipv4), bytes);
-        let mut s = String::new();
-        t.save(&ctx(), &mut s);
+        let s = save(&t, Family::Ipv4);
         assert_eq!(s, " --dport 80");
     }
 
@@ -415,8 +407,7 @@ mod tests {
             flags_invert: true,
             ..Tcp::default()
         };
-        let mut s = String::new();
-        t.save(&ctx(), &mut s);
+        let s = save(&t, Family::Ipv4);
         assert_eq!(s, " ! --sport 1000:2000 ! --tcp-flags FIN,SYN,RST,ACK SYN");
     }
 
