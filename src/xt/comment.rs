@@ -24,11 +24,9 @@ impl Codec for Comment {
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
-        let mut comment = [0u8; XT_MAX_COMMENT_LEN];
-        let bytes = self.text.as_bytes();
-        let n = bytes.len().min(XT_MAX_COMMENT_LEN - 1);
-        comment[..n].copy_from_slice(&bytes[..n]);
-        write_payload(&xt_comment_info { comment })
+        write_payload(&xt_comment_info {
+            comment: text::c_field(&self.text),
+        })
     }
 
     fn save(&self, _: &SaveCtx<'_>, out: &mut String) {

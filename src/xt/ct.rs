@@ -52,14 +52,6 @@ pub struct Ct {
     seen: Seen,
 }
 
-fn field<const N: usize>(s: &str) -> [u8; N] {
-    let mut f = [0u8; N];
-    let b = s.as_bytes();
-    let n = b.len().min(N - 1);
-    f[..n].copy_from_slice(&b[..n]);
-    f
-}
-
 impl Codec for Ct {
     fn decode(revision: u8, _: Family, data: &[u8]) -> Result<Option<Self>, XtError> {
         Ok(Some(match revision {
@@ -100,7 +92,7 @@ impl Codec for Ct {
                 zone: self.zone,
                 ct_events: self.ct_events,
                 exp_events: self.exp_events,
-                helper: field(&self.helper),
+                helper: text::c_field(&self.helper),
                 _pad: [0; 4],
                 ct: 0,
             })
@@ -110,8 +102,8 @@ impl Codec for Ct {
                 zone: self.zone,
                 ct_events: self.ct_events,
                 exp_events: self.exp_events,
-                helper: field(&self.helper),
-                timeout: field(&self.timeout),
+                helper: text::c_field(&self.helper),
+                timeout: text::c_field(&self.timeout),
                 _pad: [0; 4],
                 ct: 0,
             })

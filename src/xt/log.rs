@@ -50,14 +50,10 @@ impl Codec for Log {
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
-        let mut prefix = [0u8; 30];
-        let b = self.prefix.as_bytes();
-        let n = b.len().min(prefix.len() - 1);
-        prefix[..n].copy_from_slice(&b[..n]);
         write_payload(&xt_log_info {
             level: self.level,
             logflags: self.logflags,
-            prefix,
+            prefix: text::c_field(&self.prefix),
         })
     }
 

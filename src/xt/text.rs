@@ -132,6 +132,16 @@ pub fn c_string(field: &[u8]) -> String {
     String::from_utf8_lossy(nfdoctor_sys::c_name_bytes(field)).into_owned()
 }
 
+/// `s` as a NUL-terminated C string field of `N` bytes: at most `N - 1`
+/// bytes of it (cut wherever that falls, as `strncpy` does), zero-padded.
+pub fn c_field<const N: usize>(s: &str) -> [u8; N] {
+    let mut field = [0u8; N];
+    let bytes = s.as_bytes();
+    let n = bytes.len().min(N - 1);
+    field[..n].copy_from_slice(&bytes[..n]);
+    field
+}
+
 /// `xtables_print_mac`: lowercase, colon separated.
 pub fn mac(bytes: &[u8; 6]) -> String {
     let mut s = String::with_capacity(17);
