@@ -65,12 +65,7 @@ impl Parse for Comment {
     ) -> Result<(), String> {
         let mut seen = options::Seen(u32::from(self.text != UNSET));
         let (_, arg) = seen.take("comment", Self::OPTIONS, name, arg, invert)?;
-        let max = XT_MAX_COMMENT_LEN - 1;
-        self.text = if arg.len() > max && arg.is_char_boundary(max) {
-            arg[..max].to_string()
-        } else {
-            arg.to_string()
-        };
+        self.text = options::put_string(arg, XT_MAX_COMMENT_LEN);
         Ok(())
     }
 

@@ -4,7 +4,7 @@
 //! as `-j NOTRACK` (revision 2 only; revisions 0 and 1 have no alias and
 //! print nothing after `-j CT` when the alias bit is set).
 
-use super::options::Seen;
+use super::options::{self, Seen};
 use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -225,19 +225,10 @@ impl Parse for Ct {
         }
         let (entry, arg) = self.seen.take("CT", Self::OPTIONS, name, arg, invert)?;
         let id = entry.id;
-        // Strings longer than their field are cut silently, as
-        // libxtables' XTTYPE_STRING with XTOPT_PUT does.
-        let cut = |s: &str, size: usize| {
-            let mut end = s.len().min(size - 1);
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s[..end].to_string()
-        };
         match id {
             O_NOTRACK => self.flags |= XT_CT_NOTRACK,
-            O_HELPER => self.helper = cut(arg, 16),
-            O_TIMEOUT => self.timeout = cut(arg, 32),
+            O_HELPER => self.helper = options::put_string(arg, 16),
+            O_TIMEOUT => self.timeout = options::put_string(arg, 32),
             O_CTEVENTS => self.ct_events = parse_events(&CT_EVENTS, arg)?,
             O_EXPEVENTS => self.exp_events = parse_events(&EXP_EVENTS, arg)?,
             _ => {

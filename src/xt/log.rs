@@ -1,6 +1,6 @@
 //! `LOG` target, revision 0 (`xt_log_info`: level, flags, 30-byte prefix).
 
-use super::options::Seen;
+use super::options::{self, Seen};
 use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -132,12 +132,8 @@ impl Parse for Log {
                 if arg.is_empty() {
                     return Err("Argument must have a minimum length of 1 characters".into());
                 }
-                // Silently cut to what fits the 30-byte field.
-                let mut end = arg.len().min(29);
-                while !arg.is_char_boundary(end) {
-                    end -= 1;
-                }
-                self.prefix = arg[..end].to_string();
+                // Silently cut to what fits `xt_log_info.prefix`.
+                self.prefix = options::put_string(arg, 30);
                 if arg.contains('\n') {
                     return Err("Newlines not allowed in --log-prefix".into());
                 }
@@ -230,6 +226,18 @@ mod tests {
             parse(&[("log-level", Some("0+5"), false)]).unwrap_err(),
             "log level \"0+5\" unknown"
         );
+    }
+
+    /// iptables 1.8.9 cuts the prefix at 29 bytes even inside a UTF-8
+    /// character: for 28 `a` and `é` it stores the `é`'s first byte.
+    #[test]
+    fn prefix_cut_inside_a_character_keeps_its_first_byte() {
+        let arg = format!("{}é", "a".repeat(28));
+        let l = parse(&[("log-prefix", Some(&arg), false)]).unwrap();
+        let mut want = vec![4, 0];
+        want.extend([b'a'; 28]);
+        want.extend([0xc3, 0]);
+        assert_eq!(l.encode(0, Family::Ipv4), want);
     }
 
     #[test]

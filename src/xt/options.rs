@@ -104,6 +104,20 @@ impl Seen {
     }
 }
 
+/// `XTTYPE_STRING` with `XTOPT_PUT` into a C string field of `size` bytes:
+/// the kernel gets at most `size - 1` bytes, cut wherever that falls. When
+/// the cut would split a UTF-8 character the text is kept whole (a
+/// `String` cannot end in half a character) and `text::c_field` makes the
+/// same byte cut when encoding, so the payload is still iptables'.
+pub fn put_string(arg: &str, size: usize) -> String {
+    let max = size - 1;
+    if arg.len() > max && arg.is_char_boundary(max) {
+        arg[..max].to_string()
+    } else {
+        arg.to_string()
+    }
+}
+
 /// `xtopt_parse_int` for `XTTYPE_UINT32` (range `min..=max`).
 pub fn uint(ext: &str, name: &str, arg: &str, min: u64, max: u64) -> Result<u64, String> {
     match strtoul_full(arg) {
