@@ -5,7 +5,7 @@
 use super::mark::save_mark_mask;
 use super::options::{self, Seen};
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
     xt_connmark_mtinfo1, xt_connmark_tginfo1, xt_connmark_tginfo2, D_SHIFT_LEFT, D_SHIFT_RIGHT,
@@ -32,11 +32,7 @@ impl Codec for Connmark {
             return Ok(None);
         }
         let m: xt_connmark_mtinfo1 = read_payload("connmark", 1, data)?;
-        let invert = match m.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("connmark", 1, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("connmark", 1, m.invert)?;
         Ok(Some(Connmark {
             mark: m.mark,
             mask: m.mask,

@@ -4,7 +4,7 @@
 use super::options::Seen;
 use super::parse::{strtoul, xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::text;
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_mac_info;
 use serde::Serialize;
@@ -25,11 +25,7 @@ impl Codec for Mac {
             return Ok(None);
         }
         let m: xt_mac_info = read_payload("mac", 0, data)?;
-        let invert = match m.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("mac", 0, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("mac", 0, m.invert)?;
         Ok(Some(Mac {
             source: m.srcaddr,
             invert,

@@ -4,19 +4,11 @@
 
 use super::options::{self, Seen};
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_mark_mtinfo1, xt_mark_tginfo2};
 use serde::Serialize;
 use std::fmt::Write;
-
-fn invert_flag(name: &str, revision: u8, raw: u8) -> Result<bool, XtError> {
-    match raw {
-        0 => Ok(false),
-        1 => Ok(true),
-        n => Err(XtError::new(name, revision, format!("invert flag {n}"))),
-    }
-}
 
 /// `xtables_print_mark_mask`: ` 0xV` or ` 0xV/0xM` unless the mask is all
 /// ones.

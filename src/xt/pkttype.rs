@@ -3,7 +3,7 @@
 
 use super::options::Seen;
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_pkttype_info;
 use serde::Serialize;
@@ -38,11 +38,7 @@ impl Codec for Pkttype {
             return Ok(None);
         }
         let p: xt_pkttype_info = read_payload("pkttype", 0, data)?;
-        let invert = match p.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("pkttype", 0, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("pkttype", 0, p.invert)?;
         Ok(Some(Pkttype {
             pkttype: p.pkttype,
             invert,
