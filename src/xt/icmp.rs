@@ -252,13 +252,6 @@ fn icmp_option(
     Ok(())
 }
 
-fn check_proto(ctx: &ParseCtx<'_>, proto: u16, ext: &str, p: &str) -> Result<(), String> {
-    if ctx.proto != proto || ctx.proto_invert {
-        return Err(format!("{ext} match requires `-p {p}' (without `!')"));
-    }
-    Ok(())
-}
-
 impl Parse for Icmp {
     const OPTIONS: &'static [OptSpec] = &[opt("icmp-type", Arg::Required)];
 
@@ -295,7 +288,7 @@ impl Parse for Icmp {
 
     /// The kernel only takes the match under `-p icmp`.
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 1, "icmp", "icmp")?;
+        ctx.require_proto(1, "icmp", "icmp")?;
         Ok(0)
     }
 }
@@ -336,7 +329,7 @@ impl Parse for Icmp6 {
 
     /// The kernel only takes the match under `-p ipv6-icmp` (58).
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 58, "icmp6", "ipv6-icmp")?;
+        ctx.require_proto(58, "icmp6", "ipv6-icmp")?;
         Ok(0)
     }
 }

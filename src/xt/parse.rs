@@ -46,6 +46,17 @@ impl std::fmt::Debug for ParseCtx<'_> {
     }
 }
 
+impl ParseCtx<'_> {
+    /// The kernel only takes protocol matches (tcp, udp, icmp…) under their
+    /// own `-p`, not inverted; `ext` is the match, `name` the `-p` word.
+    pub(crate) fn require_proto(&self, proto: u16, ext: &str, name: &str) -> Result<(), String> {
+        if self.proto != proto || self.proto_invert {
+            return Err(format!("{ext} match requires `-p {name}' (without `!')"));
+        }
+        Ok(())
+    }
+}
+
 /// Whether an option takes an argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg {

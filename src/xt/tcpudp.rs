@@ -261,13 +261,6 @@ fn parse_tcp_flags(list: &str) -> Result<u8, String> {
     Ok(flags)
 }
 
-fn check_proto(ctx: &ParseCtx<'_>, proto: u16, name: &str) -> Result<(), String> {
-    if ctx.proto != proto || ctx.proto_invert {
-        return Err(format!("{name} match requires `-p {name}' (without `!')"));
-    }
-    Ok(())
-}
-
 impl Parse for Tcp {
     const OPTIONS: &'static [OptSpec] = &[
         opt("source-port", Arg::Required),
@@ -333,7 +326,7 @@ impl Parse for Tcp {
     }
 
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 6, "tcp")?;
+        ctx.require_proto(6, "tcp", "tcp")?;
         Ok(0)
     }
 }
@@ -373,7 +366,7 @@ impl Parse for Udp {
     }
 
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 17, "udp")?;
+        ctx.require_proto(17, "udp", "udp")?;
         Ok(0)
     }
 }
