@@ -327,18 +327,8 @@ impl Codec for Conntrack {
 }
 
 fn addr_mask(family: Family, am: &AddrMask, out: &mut String) {
-    match family {
-        Family::Ipv4 => {
-            let a: [u8; 4] = [am.addr[0], am.addr[1], am.addr[2], am.addr[3]];
-            let m: [u8; 4] = [am.mask[0], am.mask[1], am.mask[2], am.mask[3]];
-            out.push_str(&text::ipv4(a));
-            out.push_str(&text::ipv4_mask_suffix(m));
-        }
-        Family::Ipv6 => {
-            out.push_str(&text::ipv6(am.addr));
-            out.push_str(&text::ipv6_mask_suffix(am.mask));
-        }
-    }
+    out.push_str(&text::inet(family, &am.addr));
+    out.push_str(&text::inet_mask_suffix(family, &am.mask));
 }
 
 /// State names in libxt_conntrack's order. `nat_states`: conntrack prints

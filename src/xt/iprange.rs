@@ -91,10 +91,7 @@ impl Codec for Iprange {
 
     /// `iprange_mt4_save` / `iprange_mt6_save` (revision 0 prints alike).
     fn save(&self, ctx: &SaveCtx<'_>, out: &mut String) {
-        let addr = |a: &[u8; 16]| match ctx.family {
-            Family::Ipv4 => text::ipv4([a[0], a[1], a[2], a[3]]),
-            Family::Ipv6 => text::ipv6(*a),
-        };
+        let addr = |a: &[u8; 16]| text::inet(ctx.family, a);
         for (bit, inv, option, min, max) in [
             (
                 IPRANGE_SRC,

@@ -125,10 +125,7 @@ impl NatRange {
     /// libxt_NAT's `sprint_range`.
     fn range_text(&self, family: Family) -> String {
         let brackets = family == Family::Ipv6 && self.flags & NF_NAT_RANGE_PROTO_SPECIFIED != 0;
-        let addr = |a: &[u8; 16]| match family {
-            Family::Ipv4 => text::ipv4([a[0], a[1], a[2], a[3]]),
-            Family::Ipv6 => text::ipv6(*a),
-        };
+        let addr = |a: &[u8; 16]| text::inet(family, a);
         let mut s = String::new();
         if self.flags & NF_NAT_RANGE_MAP_IPS != 0 {
             if brackets {

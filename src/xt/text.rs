@@ -1,6 +1,7 @@
 //! Text helpers that reproduce libxtables' formatting byte for byte:
 //! addresses as glibc's `inet_ntop` writes them, masks, quoted strings.
 
+use crate::Family;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -101,6 +102,23 @@ pub fn ipv6_mask_suffix(mask: [u8; 16]) -> String {
         Some(128) => String::new(),
         Some(n) => format!("/{n}"),
         None => format!("/{}", ipv6(mask)),
+    }
+}
+
+/// An `nf_inet_addr` (IPv4 in its first 4 bytes) as `inet_ntop` writes it.
+pub fn inet(family: Family, addr: &[u8; 16]) -> String {
+    match family {
+        Family::Ipv4 => ipv4([addr[0], addr[1], addr[2], addr[3]]),
+        Family::Ipv6 => ipv6(*addr),
+    }
+}
+
+/// The mask suffix of an `nf_inet_addr` mask (see [`ipv4_mask_suffix`],
+/// [`ipv6_mask_suffix`]).
+pub fn inet_mask_suffix(family: Family, mask: &[u8; 16]) -> String {
+    match family {
+        Family::Ipv4 => ipv4_mask_suffix([mask[0], mask[1], mask[2], mask[3]]),
+        Family::Ipv6 => ipv6_mask_suffix(*mask),
     }
 }
 
