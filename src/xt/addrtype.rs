@@ -130,7 +130,7 @@ impl Codec for Addrtype {
 // ---- Parsing: libxt_addrtype revision 1 (what iptables 1.8.9 writes).
 
 use super::options::{self};
-use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT};
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 
 /// libxt_addrtype's `parse_types`: comma-separated type names, each any
 /// case-insensitive prefix of a name (the first in `RTN_*` order wins).
@@ -142,11 +142,9 @@ fn parse_types(arg: &str) -> Result<u16, String> {
             Some((item, more)) => (item, Some(more)),
             None => (rest, None),
         };
-        let bit = TYPE_NAMES.iter().position(|name| {
-            !item.is_empty()
-                && item.len() <= name.len()
-                && name[..item.len()].eq_ignore_ascii_case(item)
-        });
+        let bit = TYPE_NAMES
+            .iter()
+            .position(|name| !item.is_empty() && abbreviates(item, name));
         match (bit, more) {
             (Some(bit), _) => mask |= 1 << bit,
             (None, Some(_)) => return Err(format!("addrtype: bad type `{rest}'")),

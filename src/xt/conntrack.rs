@@ -5,8 +5,8 @@
 
 use super::options::Seen;
 use super::parse::{
-    numeric_host, opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse, ParseCtx, Services,
-    INVERT, MAND,
+    abbreviates, numeric_host, opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse,
+    ParseCtx, Services, INVERT, MAND,
 };
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
@@ -432,10 +432,7 @@ const CT_STATUSES: [(&str, u16); 5] = [
 fn lookup_prefix(table: &[(&str, u16)], word: &str) -> Option<u16> {
     table
         .iter()
-        .find(|(name, _)| {
-            name.len() >= word.len()
-                && name.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-        })
+        .find(|(name, _)| abbreviates(word, name))
         .map(|(_, bit)| *bit)
 }
 

@@ -95,7 +95,7 @@ impl Codec for Icmp6 {
 
 // ---- Parsing (`--icmp-type` / `--icmpv6-type`), libxt_icmp.h's tables.
 
-use super::parse::{opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{abbreviates, opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
 
 /// `(name, type, code_min, code_max)` in iptables' table order.
 type IcmpName = (&'static str, u8, u8, u8);
@@ -197,7 +197,7 @@ fn parse_icmp(names: &[IcmpName], what: &str, s: &str) -> Result<(u8, u8, u8), S
     let mut found: Option<&IcmpName> = None;
     for entry in names {
         let name = entry.0;
-        if s.len() > name.len() || !name[..s.len()].eq_ignore_ascii_case(s) {
+        if !abbreviates(s, name) {
             continue;
         }
         if let Some(first) = found {

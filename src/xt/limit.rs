@@ -3,7 +3,7 @@
 //! dumps the rest (its private state) as zeros.
 
 use super::options::{self, Seen};
-use super::parse::{xt_opt, OptSpec, Parse, ParseCtx};
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_rateinfo, XT_LIMIT_SCALE};
@@ -118,15 +118,13 @@ fn parse_rate(rate: &str) -> Result<Option<u32>, String> {
         if unit.is_empty() {
             return Ok(None);
         }
-        let abbreviates =
-            |word: &str| unit.len() <= word.len() && word[..unit.len()].eq_ignore_ascii_case(unit);
-        mult = if abbreviates("second") {
+        mult = if abbreviates(unit, "second") {
             1
-        } else if abbreviates("minute") {
+        } else if abbreviates(unit, "minute") {
             60
-        } else if abbreviates("hour") {
+        } else if abbreviates(unit, "hour") {
             60 * 60
-        } else if abbreviates("day") {
+        } else if abbreviates(unit, "day") {
             24 * 60 * 60
         } else {
             return Ok(None);

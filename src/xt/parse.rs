@@ -183,6 +183,13 @@ impl Services {
     }
 }
 
+/// `strncasecmp(word, name, strlen(word)) == 0`, how iptables matches
+/// abbreviated keywords: `word` is a case-insensitive prefix of `name` (the
+/// empty word is a prefix of every name).
+pub(crate) fn abbreviates(word: &str, name: &str) -> bool {
+    name.len() >= word.len() && name.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
+}
+
 /// `xtables_parse_port`: a number or a service name for `proto`.
 pub fn parse_port(s: &str, proto: &str, services: &Services) -> Result<u16, String> {
     if let Ok(v) = parse_uint(s, 65535) {

@@ -2,7 +2,7 @@
 //! one u32 whose meaning differs between IPv4 and IPv6).
 
 use super::options::Seen;
-use super::parse::{xt_opt, OptSpec, Parse, ParseCtx};
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -134,10 +134,7 @@ impl Reject {
             Family::Ipv4 => (&IPV4_NAMES, &IPV4_ALIASES),
             Family::Ipv6 => (&IPV6_NAMES, &IPV6_ALIASES),
         };
-        let prefix_of = |full: &str| {
-            full.len() >= word.len()
-                && full.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-        };
+        let prefix_of = |full: &str| abbreviates(word, full);
         (0..names.len()).find_map(|i| {
             let (Some(name), Some(alias)) = (names[i], aliases[i]) else {
                 return None;
