@@ -78,7 +78,15 @@ pub const MULTI: u8 = 1 << 2;
 
 /// A long option an extension accepts (`--dport`) and its argument; for
 /// the extensions libxtables parses from an option table, also the rest
-/// of its `struct xt_option_entry`, which [`super::options::Seen`] checks.
+/// of its `struct xt_option_entry`, which the extension checks with
+/// `options::Seen`.
+///
+/// The rule parser (`ruleset::command`) reads only `name` and `arg`. It
+/// does not enforce the flags itself: the messages name the extension and
+/// come from each one's parser, and tcp, udp, icmp and set have no table
+/// (their checks and messages are their own). Its own check that an option
+/// name is not repeated runs first, so for a repeated name its message
+/// wins over the extension's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
     pub name: &'static str,

@@ -60,7 +60,7 @@ pub(crate) fn strtoul_full(s: &str) -> Option<u64> {
     }
 }
 
-/// [`strtoul_full`] with a bound and error messages: decimal, `0x` hex or
+/// `strtoul_full` with a bound and error messages: decimal, `0x` hex or
 /// leading-`0` octal; no sign.
 pub fn parse_uint(s: &str, max: u64) -> Result<u64, String> {
     let v = strtoul_full(s).ok_or_else(|| format!("`{s}' is not a valid number"))?;
