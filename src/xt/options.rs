@@ -1,7 +1,9 @@
-//! What libxtables' `xtables_option_parse` and `xtables_options_fcheck`
-//! enforce for every extension using its option tables: an option given
-//! twice, `!` before an option that takes none, a missing argument, a
-//! mandatory option left out, two exclusive options together. Messages
+//! libxtables' option handling for the extensions declared with option
+//! tables ([`OptSpec`] entries built by `xt_opt`): what
+//! `xtables_option_parse` and `xtables_options_fcheck` enforce ([`Seen`]:
+//! an option given twice, `!` before an option that takes none, a missing
+//! argument, a mandatory option left out, two exclusive options together)
+//! and the `XTTYPE_*` argument readers several extensions share. Messages
 //! are iptables 1.8.9's (without the trailing newline).
 
 use super::parse::{strtoul_full, strtoul_prefix, Arg, OptSpec, INVERT, MAND, MULTI};
