@@ -613,13 +613,15 @@ fn parse_protocol(arg: &str, ctx: &ParseCtx<'_>) -> Result<u16, String> {
         .ok_or_else(|| format!("unknown protocol \"{arg}\" specified"))
 }
 
-/// `-m conntrack` takes the options before `state`, `-m state` only it.
-const CONNTRACK_OPTS: &[OptSpec] = <Conntrack as Parse>::OPTIONS
-    .split_at(O_CTDIR as usize + 1)
-    .0;
-const STATE_OPTS: &[OptSpec] = <Conntrack as Parse>::OPTIONS
-    .split_at(O_CTDIR as usize + 1)
-    .1;
+/// `-m conntrack` takes every option but the last, `-m state` only that
+/// one (`--state`).
+const CONNTRACK_OPTS: &[OptSpec] = split_state_option().0;
+const STATE_OPTS: &[OptSpec] = split_state_option().1;
+
+const fn split_state_option() -> (&'static [OptSpec], &'static [OptSpec]) {
+    let all = <Conntrack as Parse>::OPTIONS;
+    all.split_at(all.len() - 1)
+}
 
 impl Parse for Conntrack {
     /// conntrack's options, then `state` for the `-m state` alias.
