@@ -129,17 +129,8 @@ impl Codec for Addrtype {
 
 // ---- Parsing: libxt_addrtype revision 1 (what iptables 1.8.9 writes).
 
-use super::mark::opts::{self, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-
-// libxt_addrtype's ids: O_SRC_TYPE 0, O_DST_TYPE 1, O_LIMIT_IFACE_IN 2,
-// O_LIMIT_IFACE_OUT 3.
-const ADDRTYPE_OPTS: &[XtOpt] = &[
-    opts::xo("src-type", 0, true, INVERT, 0),
-    opts::xo("dst-type", 1, true, INVERT, 0),
-    opts::xo("limit-iface-in", 2, false, 0, 1 << 3),
-    opts::xo("limit-iface-out", 3, false, 0, 1 << 2),
-];
+use super::options::{self};
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 
 /// libxt_addrtype's `parse_types`: comma-separated type names, each any
 /// case-insensitive prefix of a name (the first in `RTN_*` order wins).
@@ -151,11 +142,9 @@ fn parse_types(arg: &str) -> Result<u16, String> {
             Some((item, more)) => (item, Some(more)),
             None => (rest, None),
         };
-        let bit = TYPE_NAMES.iter().position(|name| {
-            !item.is_empty()
-                && item.len() <= name.len()
-                && name[..item.len()].eq_ignore_ascii_case(item)
-        });
+        let bit = TYPE_NAMES
+            .iter()
+            .position(|name| !item.is_empty() && abbreviates(item, name));
         match (bit, more) {
             (Some(bit), _) => mask |= 1 << bit,
             (None, Some(_)) => return Err(format!("addrtype: bad type `{rest}'")),
@@ -170,9 +159,9 @@ fn parse_types(arg: &str) -> Result<u16, String> {
 
 impl Addrtype {
     /// The options a value built by [`Parse`] has seen: each leaves a mark.
-    fn seen(&self) -> opts::Seen {
+    fn seen(&self) -> options::Seen {
         let bit = |set: bool, id: u8| if set { 1u32 << id } else { 0 };
-        opts::Seen(
+        options::Seen(
             bit(self.source != 0, 0)
                 | bit(self.dest != 0, 1)
                 | bit(self.limit_iface_in, 2)
@@ -182,11 +171,13 @@ impl Addrtype {
 }
 
 impl Parse for Addrtype {
+    // libxt_addrtype's ids: O_SRC_TYPE 0, O_DST_TYPE 1, O_LIMIT_IFACE_IN 2,
+    // O_LIMIT_IFACE_OUT 3.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("src-type", Arg::Required),
-        opt("dst-type", Arg::Required),
-        opt("limit-iface-in", Arg::None),
-        opt("limit-iface-out", Arg::None),
+        xt_opt("src-type", 0, true, INVERT, 0),
+        xt_opt("dst-type", 1, true, INVERT, 0),
+        xt_opt("limit-iface-in", 2, false, 0, 1 << 3),
+        xt_opt("limit-iface-out", 3, false, 0, 1 << 2),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -201,7 +192,7 @@ impl Parse for Addrtype {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         let mut seen = self.seen();
-        let (entry, arg) = seen.take("addrtype", ADDRTYPE_OPTS, name, arg, invert)?;
+        let (entry, arg) = seen.take("addrtype", Self::OPTIONS, name, arg, invert)?;
         match entry.id {
             0 => {
                 self.source |= parse_types(arg)?;
@@ -223,7 +214,7 @@ impl Parse for Addrtype {
         if self.source == 0 && self.dest == 0 {
             return Err("addrtype: you must specify --src-type or --dst-type".into());
         }
-        self.seen().check("addrtype", ADDRTYPE_OPTS)?;
+        self.seen().check("addrtype", Self::OPTIONS)?;
         if ctx.family == crate::Family::Ipv6 {
             let types = self.source | self.dest;
             if types & (1 << 6) != 0 {
@@ -245,26 +236,21 @@ impl Parse for Addrtype {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::xt::testing::{self, roundtrip, save, unhex, Rule, V4};
 
     #[test]
     fn dst_type_local() {
         let bytes = [0, 0, 4, 0, 0, 0, 0, 0];
         let a = Addrtype::decode(1, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(a.encode(1, Family::Ipv4), bytes);
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        a.save(&ctx, &mut s);
+        let s = save(&a, Family::Ipv4);
         assert_eq!(s, " --dst-type LOCAL");
     }
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parse(family: Family, args: Args<'_>) -> Result<Vec<u8>, String> {
-        let (a, rev) = crate::xt::mark::tests::parse_with::<Addrtype>("addrtype", family, 0, args)?;
+        let (a, rev) = testing::parse::<Addrtype>(Rule { family, ..V4 }, "addrtype", args)?;
         assert_eq!(rev, 1);
         Ok(a.encode(1, family))
     }
@@ -272,7 +258,6 @@ mod tests {
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
     fn captures() {
-        use crate::xt::mark::tests::{hex, roundtrip};
         let cases: &[(Family, Args<'_>, &str, &str)] = &[
             (
                 Family::Ipv4,
@@ -302,7 +287,7 @@ mod tests {
         ];
         for (family, args, data, text) in cases {
             roundtrip::<Addrtype>(1, *family, data, text);
-            assert_eq!(parse(*family, args), Ok(hex(data)));
+            assert_eq!(parse(*family, args), Ok(unhex(data)));
         }
     }
 

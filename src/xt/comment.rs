@@ -24,11 +24,9 @@ impl Codec for Comment {
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
-        let mut comment = [0u8; XT_MAX_COMMENT_LEN];
-        let bytes = self.text.as_bytes();
-        let n = bytes.len().min(XT_MAX_COMMENT_LEN - 1);
-        comment[..n].copy_from_slice(&bytes[..n]);
-        write_payload(&xt_comment_info { comment })
+        write_payload(&xt_comment_info {
+            comment: text::c_field(&self.text),
+        })
     }
 
     fn save(&self, _: &SaveCtx<'_>, out: &mut String) {
@@ -39,17 +37,15 @@ impl Codec for Comment {
 
 // ---- Parsing.
 
-use super::mark::opts::{self, XtOpt, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-
-const COMMENT_OPTS: &[XtOpt] = &[opts::xo("comment", 0, true, MAND, 0)];
+use super::options::{self};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, MAND};
 
 /// The text of a value `start` made and no `--comment` filled yet: a
 /// command line cannot carry a NUL, so no real comment looks like it.
 const UNSET: &str = "\0";
 
 impl Parse for Comment {
-    const OPTIONS: &'static [OptSpec] = &[opt("comment", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("comment", 0, true, MAND, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Comment {
@@ -67,19 +63,14 @@ impl Parse for Comment {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let mut seen = opts::Seen(u32::from(self.text != UNSET));
-        let (_, arg) = seen.take("comment", COMMENT_OPTS, name, arg, invert)?;
-        let max = XT_MAX_COMMENT_LEN - 1;
-        self.text = if arg.len() > max && arg.is_char_boundary(max) {
-            arg[..max].to_string()
-        } else {
-            arg.to_string()
-        };
+        let mut seen = options::Seen(u32::from(self.text != UNSET));
+        let (_, arg) = seen.take("comment", Self::OPTIONS, name, arg, invert)?;
+        self.text = options::put_string(arg, XT_MAX_COMMENT_LEN);
         Ok(())
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        opts::Seen(u32::from(self.text != UNSET)).check("comment", COMMENT_OPTS)?;
+        options::Seen(u32::from(self.text != UNSET)).check("comment", Self::OPTIONS)?;
         Ok(0)
     }
 }
@@ -87,7 +78,7 @@ impl Parse for Comment {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{self, roundtrip, unhex, V4};
 
     fn padded(text: &str) -> String {
         let mut h: String = text.bytes().map(|b| format!("{b:02x}")).collect();
@@ -96,7 +87,7 @@ mod tests {
     }
 
     fn parse(args: &[(&str, Option<&str>, bool)]) -> Result<Comment, String> {
-        parse_with::<Comment>("comment", Family::Ipv4, 0, args).map(|(c, rev)| {
+        testing::parse::<Comment>(V4, "comment", args).map(|(c, rev)| {
             assert_eq!(rev, 0);
             c
         })
@@ -111,7 +102,7 @@ mod tests {
         ] {
             roundtrip::<Comment>(0, Family::Ipv4, &padded(arg), text);
             let c = parse(&[("comment", Some(arg), false)]).expect("parses");
-            assert_eq!(c.encode(0, Family::Ipv4), hex(&padded(arg)));
+            assert_eq!(c.encode(0, Family::Ipv4), unhex(&padded(arg)));
         }
     }
 

@@ -2,10 +2,10 @@
 //! target (revisions 1 and 2, `xt_connmark_tginfo1` / `_tginfo2`; 2 adds
 //! the shift and is what iptables 1.8.9 writes on current kernels).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
 use super::mark::save_mark_mask;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::options::{self, Seen};
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
     xt_connmark_mtinfo1, xt_connmark_tginfo1, xt_connmark_tginfo2, D_SHIFT_LEFT, D_SHIFT_RIGHT,
@@ -32,11 +32,7 @@ impl Codec for Connmark {
             return Ok(None);
         }
         let m: xt_connmark_mtinfo1 = read_payload("connmark", 1, data)?;
-        let invert = match m.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("connmark", 1, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("connmark", 1, m.invert)?;
         Ok(Some(Connmark {
             mark: m.mark,
             mask: m.mask,
@@ -63,10 +59,8 @@ impl Codec for Connmark {
     }
 }
 
-const CONNMARK_MT: &[XtOpt] = &[opts::xo("mark", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Connmark {
-    const OPTIONS: &'static [OptSpec] = &[opt("mark", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("mark", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Connmark::default()
@@ -79,8 +73,10 @@ impl Parse for Connmark {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("connmark", CONNMARK_MT, name, arg, invert)?;
-        (self.mark, self.mask) = opts::mark_mask("connmark", "mark", arg)?;
+        let (_, arg) = self
+            .seen
+            .take("connmark", Self::OPTIONS, name, arg, invert)?;
+        (self.mark, self.mask) = options::mark_mask("connmark", "mark", arg)?;
         if invert {
             self.invert = true;
         }
@@ -88,7 +84,7 @@ impl Parse for Connmark {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("connmark", CONNMARK_MT)?;
+        self.seen.check("connmark", Self::OPTIONS)?;
         Ok(1)
     }
 }
@@ -242,36 +238,21 @@ const F_OP_ANY: u32 = 1 << O_SET_MARK
     | 1 << O_XOR_MARK
     | 1 << O_SET_XMARK;
 
-/// `connmark_tg_opts_v2`, in its order.
-const CONNMARK_TG: &[XtOpt] = &[
-    opts::xo("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
-    opts::xo("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
-    opts::xo("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
-    opts::xo("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
-    opts::xo("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
-    opts::xo("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
-    opts::xo("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
-    opts::xo("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
-    opts::xo("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
-    opts::xo("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
-    opts::xo("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
-    opts::xo("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
-];
-
 impl Parse for ConnmarkTarget {
+    /// `connmark_tg_opts_v2`, in its order.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("set-xmark", Arg::Required),
-        opt("set-mark", Arg::Required),
-        opt("and-mark", Arg::Required),
-        opt("or-mark", Arg::Required),
-        opt("xor-mark", Arg::Required),
-        opt("save-mark", Arg::None),
-        opt("restore-mark", Arg::None),
-        opt("left-shift-mark", Arg::Required),
-        opt("right-shift-mark", Arg::Required),
-        opt("ctmask", Arg::Required),
-        opt("nfmask", Arg::Required),
-        opt("mask", Arg::Required),
+        xt_opt("set-xmark", O_SET_XMARK, true, 0, F_OP_ANY),
+        xt_opt("set-mark", O_SET_MARK, true, 0, F_OP_ANY),
+        xt_opt("and-mark", O_AND_MARK, true, 0, F_OP_ANY),
+        xt_opt("or-mark", O_OR_MARK, true, 0, F_OP_ANY),
+        xt_opt("xor-mark", O_XOR_MARK, true, 0, F_OP_ANY),
+        xt_opt("save-mark", O_SAVE_MARK, false, 0, F_OP_ANY),
+        xt_opt("restore-mark", O_RESTORE_MARK, false, 0, F_OP_ANY),
+        xt_opt("left-shift-mark", O_LEFT_SHIFT_MARK, true, 0, 0),
+        xt_opt("right-shift-mark", O_RIGHT_SHIFT_MARK, true, 0, 0),
+        xt_opt("ctmask", O_CTMASK, true, 0, 1 << O_MASK),
+        xt_opt("nfmask", O_NFMASK, true, 0, 1 << O_MASK),
+        xt_opt("mask", O_MASK, true, 0, 1 << O_CTMASK | 1 << O_NFMASK),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -286,15 +267,15 @@ impl Parse for ConnmarkTarget {
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
         const EXT: &str = "CONNMARK";
-        let (entry, arg) = self.seen.take(EXT, CONNMARK_TG, name, arg, invert)?;
-        let int = || opts::uint(EXT, entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
+        let (entry, arg) = self.seen.take(EXT, Self::OPTIONS, name, arg, invert)?;
+        let int = || options::uint(EXT, entry.name, arg, 0, u64::from(u32::MAX)).map(|v| v as u32);
         match entry.id {
             O_SET_XMARK => {
                 self.mode = XT_CONNMARK_SET;
-                (self.ctmark, self.ctmask) = opts::mark_mask(EXT, entry.name, arg)?;
+                (self.ctmark, self.ctmask) = options::mark_mask(EXT, entry.name, arg)?;
             }
             O_SET_MARK => {
-                let (mark, mask) = opts::mark_mask(EXT, entry.name, arg)?;
+                let (mark, mask) = options::mark_mask(EXT, entry.name, arg)?;
                 self.mode = XT_CONNMARK_SET;
                 self.ctmark = mark;
                 self.ctmask = mark | mask;
@@ -327,7 +308,7 @@ impl Parse for ConnmarkTarget {
                 self.nfmask = v;
             }
             O_LEFT_SHIFT_MARK | O_RIGHT_SHIFT_MARK => {
-                self.shift_bits = opts::uint(EXT, entry.name, arg, 0, 32)? as u8;
+                self.shift_bits = options::uint(EXT, entry.name, arg, 0, 32)? as u8;
                 self.shift_dir = if entry.id == O_LEFT_SHIFT_MARK {
                     D_SHIFT_LEFT
                 } else {
@@ -343,7 +324,7 @@ impl Parse for ConnmarkTarget {
         if self.seen.0 & F_OP_ANY == 0 {
             return Err("CONNMARK target: No operation specified".into());
         }
-        self.seen.check("CONNMARK", CONNMARK_TG)?;
+        self.seen.check("CONNMARK", Self::OPTIONS)?;
         Ok(2)
     }
 }
@@ -351,12 +332,12 @@ impl Parse for ConnmarkTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parsed<T: Parse + Codec>(ext: &str, args: Args<'_>) -> Result<(Vec<u8>, u8), String> {
-        parse_with::<T>(ext, Family::Ipv4, 0, args).map(|(v, r)| (v.encode(r, Family::Ipv4), r))
+        parse::<T>(V4, ext, args).map(|(v, r)| (v.encode(r, Family::Ipv4), r))
     }
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
@@ -376,7 +357,7 @@ mod tests {
         );
         assert_eq!(
             parsed::<Connmark>("connmark", &[("mark", Some("1/3"), true)]),
-            Ok((hex("01000000030000000100000000000000"), 1))
+            Ok((unhex("01000000030000000100000000000000"), 1))
         );
         assert_eq!(
             parsed::<Connmark>("connmark", &[]),
@@ -453,7 +434,7 @@ mod tests {
             roundtrip::<ConnmarkTarget>(2, Family::Ipv4, data, text);
             assert_eq!(
                 parsed::<ConnmarkTarget>("CONNMARK", args),
-                Ok((hex(data), 2)),
+                Ok((unhex(data), 2)),
                 "{args:?}"
             );
         }
@@ -475,10 +456,12 @@ mod tests {
             "00000000000000000000000000050700",
             " ERROR: UNKNOWN CONNMARK MODE",
         );
-        assert!(
-            ConnmarkTarget::decode(2, Family::Ipv4, &hex("00000000000000000000000002050000"))
-                .is_err()
-        );
+        assert!(ConnmarkTarget::decode(
+            2,
+            Family::Ipv4,
+            &unhex("00000000000000000000000002050000")
+        )
+        .is_err());
         assert_eq!(ConnmarkTarget::decode(0, Family::Ipv4, &[0; 24]), Ok(None));
     }
 

@@ -3,8 +3,11 @@
 //! writes `-m state`), and the old `state` match (revision 0,
 //! `xt_state_info`).
 
-use super::log::Seen;
-use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::options::Seen;
+use super::parse::{
+    abbreviates, numeric_host, opt, parse_uint, strtoul_prefix, xt_opt, Arg, OptSpec, Parse,
+    ParseCtx, Services, INVERT, MAND,
+};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -324,18 +327,8 @@ impl Codec for Conntrack {
 }
 
 fn addr_mask(family: Family, am: &AddrMask, out: &mut String) {
-    match family {
-        Family::Ipv4 => {
-            let a: [u8; 4] = [am.addr[0], am.addr[1], am.addr[2], am.addr[3]];
-            let m: [u8; 4] = [am.mask[0], am.mask[1], am.mask[2], am.mask[3]];
-            out.push_str(&text::ipv4(a));
-            out.push_str(&text::ipv4_mask_suffix(m));
-        }
-        Family::Ipv6 => {
-            out.push_str(&text::ipv6(am.addr));
-            out.push_str(&text::ipv6_mask_suffix(am.mask));
-        }
-    }
+    out.push_str(&text::inet(family, &am.addr));
+    out.push_str(&text::inet_mask_suffix(family, &am.mask));
 }
 
 /// State names in libxt_conntrack's order. `nat_states`: conntrack prints
@@ -396,19 +389,19 @@ impl Codec for State {
 }
 
 /// Option ids as libxt_conntrack numbers them.
-const O_CTSTATE: u32 = 0;
-const O_CTPROTO: u32 = 1;
-const O_CTORIGSRC: u32 = 2;
-const O_CTORIGDST: u32 = 3;
-const O_CTREPLSRC: u32 = 4;
-const O_CTREPLDST: u32 = 5;
-const O_CTORIGSRCPORT: u32 = 6;
-const O_CTORIGDSTPORT: u32 = 7;
-const O_CTREPLSRCPORT: u32 = 8;
-const O_CTREPLDSTPORT: u32 = 9;
-const O_CTSTATUS: u32 = 10;
-const O_CTEXPIRE: u32 = 11;
-const O_CTDIR: u32 = 12;
+const O_CTSTATE: u8 = 0;
+const O_CTPROTO: u8 = 1;
+const O_CTORIGSRC: u8 = 2;
+const O_CTORIGDST: u8 = 3;
+const O_CTREPLSRC: u8 = 4;
+const O_CTREPLDST: u8 = 5;
+const O_CTORIGSRCPORT: u8 = 6;
+const O_CTORIGDSTPORT: u8 = 7;
+const O_CTREPLSRCPORT: u8 = 8;
+const O_CTREPLDSTPORT: u8 = 9;
+const O_CTSTATUS: u8 = 10;
+const O_CTEXPIRE: u8 = 11;
+const O_CTDIR: u8 = 12;
 
 /// `XT_INV_PROTO`; libxt_conntrack tests it against `invert_flags`, where it
 /// is the `--ctstatus` bit (an iptables quirk we keep).
@@ -439,10 +432,7 @@ const CT_STATUSES: [(&str, u16); 5] = [
 fn lookup_prefix(table: &[(&str, u16)], word: &str) -> Option<u16> {
     table
         .iter()
-        .find(|(name, _)| {
-            name.len() >= word.len()
-                && name.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-        })
+        .find(|(name, _)| abbreviates(word, name))
         .map(|(_, bit)| *bit)
 }
 
@@ -482,57 +472,6 @@ fn parse_state_list(arg: &str) -> Result<u16, String> {
         "state",
         Some("\"--state\" requires a list of states with no spaces, e.g. ESTABLISHED,RELATED"),
     )
-}
-
-/// glibc's `inet_aton`, which `getaddrinfo` uses for IPv4 literals: one to
-/// four parts, each decimal, `0x` hex or `0` octal, the last filling the
-/// remaining bytes (`10.1` is 10.0.0.1, `0x0a000001` too).
-pub(crate) fn inet_aton(s: &str) -> Option<[u8; 4]> {
-    let mut parts = Vec::with_capacity(4);
-    for p in s.split('.') {
-        if !p.as_bytes().first().is_some_and(u8::is_ascii_digit) {
-            return None;
-        }
-        let (radix, digits) = if let Some(h) = p.strip_prefix("0x").or(p.strip_prefix("0X")) {
-            (16, h)
-        } else if p.len() > 1 && p.starts_with('0') {
-            (8, &p[1..])
-        } else {
-            (10, p)
-        };
-        if (radix == 16 && digits.is_empty()) || !digits.chars().all(|c| c.is_digit(radix)) {
-            return None;
-        }
-        let v = if digits.is_empty() {
-            0
-        } else {
-            u32::from_str_radix(digits, radix).ok()?
-        };
-        parts.push(v);
-    }
-    let (last, head) = parts.split_last()?;
-    if head.len() > 3 || head.iter().any(|&v| v > 0xff) {
-        return None;
-    }
-    let room = 32 - 8 * head.len() as u32;
-    if room < 32 && *last >> room != 0 {
-        return None;
-    }
-    let mut v = *last;
-    for (i, p) in head.iter().enumerate() {
-        v |= p << (24 - 8 * i as u32);
-    }
-    Some(v.to_be_bytes())
-}
-
-/// A numeric address literal of `family` in `nf_inet_addr` form.
-fn numeric_host(s: &str, family: Family) -> Option<[u8; 16]> {
-    let mut a = [0u8; 16];
-    match family {
-        Family::Ipv4 => a[..4].copy_from_slice(&inet_aton(s)?),
-        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
-    }
-    Some(a)
 }
 
 /// libxtables' `XTTYPE_HOSTMASK`: the address is kept as given (not
@@ -640,7 +579,7 @@ fn parse_u32_rc(arg: &str, ext: &str, option: &str) -> Result<(u32, u32), String
             (if vals.len() == 1 { u32::MAX } else { 0 }, rest)
         } else {
             let (v, end) = strtoul_prefix(rest)
-                .filter(|(v, _)| *v <= u64::from(u32::MAX))
+                .and_then(|(v, end)| Some((v.filter(|v| *v <= u64::from(u32::MAX))?, end)))
                 .ok_or_else(|| {
                     format!(
                         "{ext}: bad value for option \"--{option}\" near \"{rest}\", or out \
@@ -664,33 +603,6 @@ fn parse_u32_rc(arg: &str, ext: &str, option: &str) -> Result<(u32, u32), String
     Ok((vals[0], vals.get(1).copied().unwrap_or(vals[0])))
 }
 
-/// `strtoumax(s, &end, 0)`: the longest numeric prefix and the rest.
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if t.starts_with('-') {
-        return None;
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let b = t.as_bytes();
-    let (radix, skip) =
-        if b.len() > 2 && b[0] == b'0' && (b[1] | 0x20) == b'x' && b[2].is_ascii_hexdigit() {
-            (16, 2)
-        } else if b.first() == Some(&b'0') {
-            (8, 0)
-        } else {
-            (10, 0)
-        };
-    let digits = t[skip..]
-        .bytes()
-        .take_while(|c| char::from(*c).is_digit(radix))
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
-    Some((v, &t[skip + digits..]))
-}
-
 /// `xtables_parse_protocol`: a number 0–255 or a protocol name.
 fn parse_protocol(arg: &str, ctx: &ParseCtx<'_>) -> Result<u16, String> {
     if let Ok(n) = parse_uint(arg, 255) {
@@ -701,23 +613,33 @@ fn parse_protocol(arg: &str, ctx: &ParseCtx<'_>) -> Result<u16, String> {
         .ok_or_else(|| format!("unknown protocol \"{arg}\" specified"))
 }
 
+/// `-m conntrack` takes every option but the last, `-m state` only that
+/// one (`--state`).
+const CONNTRACK_OPTS: &[OptSpec] = split_state_option().0;
+const STATE_OPTS: &[OptSpec] = split_state_option().1;
+
+const fn split_state_option() -> (&'static [OptSpec], &'static [OptSpec]) {
+    let all = <Conntrack as Parse>::OPTIONS;
+    all.split_at(all.len() - 1)
+}
+
 impl Parse for Conntrack {
-    /// conntrack's options, and `state` for the `-m state` alias.
+    /// conntrack's options, then `state` for the `-m state` alias.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("ctstate", Arg::Required),
-        opt("ctproto", Arg::Required),
-        opt("ctorigsrc", Arg::Required),
-        opt("ctorigdst", Arg::Required),
-        opt("ctreplsrc", Arg::Required),
-        opt("ctrepldst", Arg::Required),
-        opt("ctorigsrcport", Arg::Required),
-        opt("ctorigdstport", Arg::Required),
-        opt("ctreplsrcport", Arg::Required),
-        opt("ctrepldstport", Arg::Required),
-        opt("ctstatus", Arg::Required),
-        opt("ctexpire", Arg::Required),
-        opt("ctdir", Arg::Required),
-        opt("state", Arg::Required),
+        xt_opt("ctstate", O_CTSTATE, true, INVERT, 0),
+        xt_opt("ctproto", O_CTPROTO, true, INVERT, 0),
+        xt_opt("ctorigsrc", O_CTORIGSRC, true, INVERT, 0),
+        xt_opt("ctorigdst", O_CTORIGDST, true, INVERT, 0),
+        xt_opt("ctreplsrc", O_CTREPLSRC, true, INVERT, 0),
+        xt_opt("ctrepldst", O_CTREPLDST, true, INVERT, 0),
+        xt_opt("ctorigsrcport", O_CTORIGSRCPORT, true, INVERT, 0),
+        xt_opt("ctorigdstport", O_CTORIGDSTPORT, true, INVERT, 0),
+        xt_opt("ctreplsrcport", O_CTREPLSRCPORT, true, INVERT, 0),
+        xt_opt("ctrepldstport", O_CTREPLDSTPORT, true, INVERT, 0),
+        xt_opt("ctstatus", O_CTSTATUS, true, INVERT, 0),
+        xt_opt("ctexpire", O_CTEXPIRE, true, INVERT, 0),
+        xt_opt("ctdir", O_CTDIR, true, 0, 0),
+        xt_opt("state", O_CTSTATE, true, INVERT | MAND, 0),
     ];
 
     /// `-m state` is conntrack revision 3 with the state-alias flag, which
@@ -737,12 +659,8 @@ impl Parse for Conntrack {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let arg = arg.unwrap_or("");
         if self.has(XT_CONNTRACK_STATE_ALIAS) {
-            if name != "state" {
-                return Err(format!("unknown option --{name}"));
-            }
-            self.seen.take("state", name, O_CTSTATE, invert, true)?;
+            let (_, arg) = self.seen.take("state", STATE_OPTS, name, arg, invert)?;
             self.match_flags = XT_CONNTRACK_STATE | XT_CONNTRACK_STATE_ALIAS;
             self.state_mask = parse_state_list(arg)?;
             if invert {
@@ -750,25 +668,10 @@ impl Parse for Conntrack {
             }
             return Ok(());
         }
-        let id = match name {
-            "ctstate" => O_CTSTATE,
-            "ctproto" => O_CTPROTO,
-            "ctorigsrc" => O_CTORIGSRC,
-            "ctorigdst" => O_CTORIGDST,
-            "ctreplsrc" => O_CTREPLSRC,
-            "ctrepldst" => O_CTREPLDST,
-            "ctorigsrcport" => O_CTORIGSRCPORT,
-            "ctorigdstport" => O_CTORIGDSTPORT,
-            "ctreplsrcport" => O_CTREPLSRCPORT,
-            "ctrepldstport" => O_CTREPLDSTPORT,
-            "ctstatus" => O_CTSTATUS,
-            "ctexpire" => O_CTEXPIRE,
-            "ctdir" => O_CTDIR,
-            _ => return Err(format!("unknown option --{name}")),
-        };
-        self.seen
-            .take("conntrack", name, id, invert, id != O_CTDIR)?;
-        let flag = match id {
+        let (entry, arg) = self
+            .seen
+            .take("conntrack", CONNTRACK_OPTS, name, arg, invert)?;
+        let flag = match entry.id {
             O_CTSTATE => {
                 self.state_mask |= parse_list(&CT_STATES, arg, "ctstate", None)?;
                 XT_CONNTRACK_STATE
@@ -846,9 +749,7 @@ impl Parse for Conntrack {
     /// `-m state`.
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
         if self.has(XT_CONNTRACK_STATE_ALIAS) {
-            if !self.seen.any() {
-                return Err("state: option \"--state\" must be specified".into());
-            }
+            self.seen.check("state", STATE_OPTS)?;
         } else if !self.seen.any() {
             return Err("conntrack: At least one option is required".into());
         }
@@ -899,13 +800,7 @@ mod tests {
         bytes[146..152].copy_from_slice(&[1, 0, 0, 0, 6, 0]);
         let c = Conntrack::decode(3, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(c.encode(3, Family::Ipv4), bytes);
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        c.save(&ctx, &mut s);
+        let s = save(&c, Family::Ipv4);
         assert_eq!(s, " --ctstate RELATED,ESTABLISHED");
         assert_eq!(c.alias(), None);
     }
@@ -917,18 +812,13 @@ mod tests {
             state_mask: state::NEW,
             ..Conntrack::default()
         };
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        c.save(&ctx, &mut s);
+        let s = save(&c, Family::Ipv4);
         assert_eq!(s, " --state NEW");
         assert_eq!(c.alias(), Some("state"));
     }
 
-    use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::parse::inet_aton;
+    use crate::xt::testing::{captured, parse, save, V4, V6};
 
     #[test]
     fn ipv4_captures() {
@@ -1188,13 +1078,7 @@ mod tests {
         // iptables 1.8.9 prints the old state match with the conntrack
         // bits: UNTRACKED is 0x100, the kernel's 0x40 is not printed.
         let s = State { state_mask: 0x14e };
-        let mut out = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        s.save(&ctx, &mut out);
+        let out = save(&s, Family::Ipv4);
         assert_eq!(out, " --state NEW,RELATED,ESTABLISHED,UNTRACKED");
         let (p, rev) = parse::<State>(V4, "state", &[("state", Some("NEW"), true)]).unwrap();
         assert_eq!((p.state_mask, rev), (!8, 0));

@@ -4,8 +4,8 @@
 //! as `-j NOTRACK` (revision 2 only; revisions 0 and 1 have no alias and
 //! print nothing after `-j CT` when the alias bit is set).
 
-use super::log::Seen;
-use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -52,14 +52,6 @@ pub struct Ct {
     seen: Seen,
 }
 
-fn field<const N: usize>(s: &str) -> [u8; N] {
-    let mut f = [0u8; N];
-    let b = s.as_bytes();
-    let n = b.len().min(N - 1);
-    f[..n].copy_from_slice(&b[..n]);
-    f
-}
-
 impl Codec for Ct {
     fn decode(revision: u8, _: Family, data: &[u8]) -> Result<Option<Self>, XtError> {
         Ok(Some(match revision {
@@ -100,7 +92,7 @@ impl Codec for Ct {
                 zone: self.zone,
                 ct_events: self.ct_events,
                 exp_events: self.exp_events,
-                helper: field(&self.helper),
+                helper: text::c_field(&self.helper),
                 _pad: [0; 4],
                 ct: 0,
             })
@@ -110,8 +102,8 @@ impl Codec for Ct {
                 zone: self.zone,
                 ct_events: self.ct_events,
                 exp_events: self.exp_events,
-                helper: field(&self.helper),
-                timeout: field(&self.timeout),
+                helper: text::c_field(&self.helper),
+                timeout: text::c_field(&self.timeout),
                 _pad: [0; 4],
                 ct: 0,
             })
@@ -185,25 +177,25 @@ fn parse_events(table: &[(&str, u32)], arg: &str) -> Result<u32, String> {
 }
 
 /// Option ids as libxt_CT numbers them.
-const O_NOTRACK: u32 = 0;
-const O_HELPER: u32 = 1;
-const O_TIMEOUT: u32 = 2;
-const O_CTEVENTS: u32 = 3;
-const O_EXPEVENTS: u32 = 4;
-const O_ZONE: u32 = 5;
-const O_ZONE_ORIG: u32 = 6;
-const O_ZONE_REPLY: u32 = 7;
+const O_NOTRACK: u8 = 0;
+const O_HELPER: u8 = 1;
+const O_TIMEOUT: u8 = 2;
+const O_CTEVENTS: u8 = 3;
+const O_EXPEVENTS: u8 = 4;
+const O_ZONE: u8 = 5;
+const O_ZONE_ORIG: u8 = 6;
+const O_ZONE_REPLY: u8 = 7;
 
 impl Parse for Ct {
     const OPTIONS: &'static [OptSpec] = &[
-        opt("notrack", Arg::None),
-        opt("helper", Arg::Required),
-        opt("timeout", Arg::Required),
-        opt("ctevents", Arg::Required),
-        opt("expevents", Arg::Required),
-        opt("zone-orig", Arg::Required),
-        opt("zone-reply", Arg::Required),
-        opt("zone", Arg::Required),
+        xt_opt("notrack", O_NOTRACK, false, 0, 0),
+        xt_opt("helper", O_HELPER, true, 0, 0),
+        xt_opt("timeout", O_TIMEOUT, true, 0, 0),
+        xt_opt("ctevents", O_CTEVENTS, true, 0, 0),
+        xt_opt("expevents", O_EXPEVENTS, true, 0, 0),
+        xt_opt("zone-orig", O_ZONE_ORIG, true, 0, 0),
+        xt_opt("zone-reply", O_ZONE_REPLY, true, 0, 0),
+        xt_opt("zone", O_ZONE, true, 0, 0),
     ];
 
     /// `CT` is parsed as revision 2; `NOTRACK` is revision 2 with the
@@ -231,32 +223,12 @@ impl Parse for Ct {
         if self.flags & XT_CT_NOTRACK_ALIAS != 0 {
             return Err(format!("unknown option --{name}"));
         }
-        let id = match name {
-            "notrack" => O_NOTRACK,
-            "helper" => O_HELPER,
-            "timeout" => O_TIMEOUT,
-            "ctevents" => O_CTEVENTS,
-            "expevents" => O_EXPEVENTS,
-            "zone" => O_ZONE,
-            "zone-orig" => O_ZONE_ORIG,
-            "zone-reply" => O_ZONE_REPLY,
-            _ => return Err(format!("unknown option --{name}")),
-        };
-        self.seen.take("CT", name, id, invert, false)?;
-        let arg = arg.unwrap_or("");
-        // Strings longer than their field are cut silently, as
-        // libxtables' XTTYPE_STRING with XTOPT_PUT does.
-        let cut = |s: &str, size: usize| {
-            let mut end = s.len().min(size - 1);
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s[..end].to_string()
-        };
+        let (entry, arg) = self.seen.take("CT", Self::OPTIONS, name, arg, invert)?;
+        let id = entry.id;
         match id {
             O_NOTRACK => self.flags |= XT_CT_NOTRACK,
-            O_HELPER => self.helper = cut(arg, 16),
-            O_TIMEOUT => self.timeout = cut(arg, 32),
+            O_HELPER => self.helper = options::put_string(arg, 16),
+            O_TIMEOUT => self.timeout = options::put_string(arg, 32),
             O_CTEVENTS => self.ct_events = parse_events(&CT_EVENTS, arg)?,
             O_EXPEVENTS => self.exp_events = parse_events(&EXP_EVENTS, arg)?,
             _ => {
@@ -299,7 +271,7 @@ impl Parse for Ct {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::log::testing::{captured, parse, save, unhex, V4, V6};
+    use crate::xt::testing::{captured, parse, save, unhex, V4, V6};
 
     const NONE: Option<&str> = None;
 

@@ -95,8 +95,7 @@ impl Codec for Icmp6 {
 
 // ---- Parsing (`--icmp-type` / `--icmpv6-type`), libxt_icmp.h's tables.
 
-use super::mark::opts;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::parse::{abbreviates, opt, strtoul_prefix, Arg, OptSpec, Parse, ParseCtx};
 
 /// `(name, type, code_min, code_max)` in iptables' table order.
 type IcmpName = (&'static str, u8, u8, u8);
@@ -178,7 +177,7 @@ const ICMPV6_NAMES: &[IcmpName] = &[
 /// libxt_icmp.h's `parse_range`: `N[:M]`, base-0 numbers up to 255, and
 /// the unparsed rest.
 fn byte_range(s: &str) -> Option<((u8, u8), &str)> {
-    let byte = |t| match opts::strtoul_prefix(t) {
+    let byte = |t| match strtoul_prefix(t) {
         Some((Some(v), rest)) if v <= 255 => Some((v as u8, rest)),
         _ => None,
     };
@@ -198,7 +197,7 @@ fn parse_icmp(names: &[IcmpName], what: &str, s: &str) -> Result<(u8, u8, u8), S
     let mut found: Option<&IcmpName> = None;
     for entry in names {
         let name = entry.0;
-        if s.len() > name.len() || !name[..s.len()].eq_ignore_ascii_case(s) {
+        if !abbreviates(s, name) {
             continue;
         }
         if let Some(first) = found {
@@ -253,13 +252,6 @@ fn icmp_option(
     Ok(())
 }
 
-fn check_proto(ctx: &ParseCtx<'_>, proto: u16, ext: &str, p: &str) -> Result<(), String> {
-    if ctx.proto != proto || ctx.proto_invert {
-        return Err(format!("{ext} match requires `-p {p}' (without `!')"));
-    }
-    Ok(())
-}
-
 impl Parse for Icmp {
     const OPTIONS: &'static [OptSpec] = &[opt("icmp-type", Arg::Required)];
 
@@ -296,7 +288,7 @@ impl Parse for Icmp {
 
     /// The kernel only takes the match under `-p icmp`.
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 1, "icmp", "icmp")?;
+        ctx.require_proto(1, "icmp", "icmp")?;
         Ok(0)
     }
 }
@@ -337,7 +329,7 @@ impl Parse for Icmp6 {
 
     /// The kernel only takes the match under `-p ipv6-icmp` (58).
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 58, "icmp6", "ipv6-icmp")?;
+        ctx.require_proto(58, "icmp6", "ipv6-icmp")?;
         Ok(0)
     }
 }
@@ -345,7 +337,7 @@ impl Parse for Icmp6 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4, V6};
 
     fn v4(arg: &str) -> Result<(u8, u8, u8), String> {
         parse_icmp(ICMP_NAMES, "ICMP", arg)
@@ -388,29 +380,23 @@ mod tests {
             ("3/4", false, "0304040000000000"),
             ("any", false, "ff00ff0000000000"),
         ] {
-            let (v, rev) =
-                parse_with::<Icmp>("icmp", Family::Ipv4, 1, &[("icmp-type", Some(arg), invert)])
-                    .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv4)), (0, hex(data)));
+            let (v, rev) = parse::<Icmp>(V4.proto(1), "icmp", &[("icmp-type", Some(arg), invert)])
+                .expect("parses");
+            assert_eq!((rev, v.encode(0, Family::Ipv4)), (0, unhex(data)));
         }
         for (arg, invert, data) in [
             ("1/3", false, "0103030000000000"),
             ("ping", true, "8000ff0100000000"),
         ] {
-            let (v, rev) = parse_with::<Icmp6>(
-                "icmp6",
-                Family::Ipv6,
-                58,
-                &[("icmpv6-type", Some(arg), invert)],
-            )
-            .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv6)), (0, hex(data)));
+            let (v, rev) =
+                parse::<Icmp6>(V6.proto(58), "icmp6", &[("icmpv6-type", Some(arg), invert)])
+                    .expect("parses");
+            assert_eq!((rev, v.encode(0, Family::Ipv6)), (0, unhex(data)));
         }
         roundtrip::<Icmp>(0, Family::Ipv4, "0800ff0100000000", " ! --icmp-type 8");
         roundtrip::<Icmp6>(0, Family::Ipv6, "0103030000000000", " --icmpv6-type 1/3");
         assert_eq!(
-            parse_with::<Icmp>("icmp", Family::Ipv4, 6, &[("icmp-type", Some("8"), false)])
-                .map(|_| ()),
+            parse::<Icmp>(V4.proto(6), "icmp", &[("icmp-type", Some("8"), false)]).map(|_| ()),
             Err("icmp match requires `-p icmp' (without `!')".into())
         );
     }

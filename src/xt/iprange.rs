@@ -2,8 +2,8 @@
 //! the IPv4-only revision 0 (`ipt_iprange_info`, which current kernels no
 //! longer accept). Addresses are network order.
 
-use super::mark::opts::{self, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self};
+use super::parse::{inet_pton, numeric_to_ipaddr, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -13,7 +13,6 @@ use nfdoctor_sys::xt::{
 };
 use serde::Serialize;
 use std::fmt::Write;
-use std::net::Ipv6Addr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Iprange {
@@ -92,10 +91,7 @@ impl Codec for Iprange {
 
     /// `iprange_mt4_save` / `iprange_mt6_save` (revision 0 prints alike).
     fn save(&self, ctx: &SaveCtx<'_>, out: &mut String) {
-        let addr = |a: &[u8; 16]| match ctx.family {
-            Family::Ipv4 => text::ipv4([a[0], a[1], a[2], a[3]]),
-            Family::Ipv6 => text::ipv6(*a),
-        };
+        let addr = |a: &[u8; 16]| text::inet(ctx.family, a);
         for (bit, inv, option, min, max) in [
             (
                 IPRANGE_SRC,
@@ -123,25 +119,6 @@ impl Codec for Iprange {
     }
 }
 
-/// `xtables_numeric_to_ipaddr`: up to four dot-separated `strtoul` base-0
-/// bytes of at most the first 19 characters; missing trailing bytes are 0
-/// (`10.1` is 10.1.0.0).
-pub(crate) fn numeric_to_ipaddr(s: &str) -> Option<[u8; 4]> {
-    let buf = &s.as_bytes()[..s.len().min(19)];
-    let buf = std::str::from_utf8(buf).ok()?;
-    let byte = |p: &str| opts::strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
-    let mut addr = [0u8; 4];
-    let mut parts = buf.splitn(4, '.');
-    for (i, slot) in addr.iter_mut().enumerate() {
-        match parts.next() {
-            Some(p) => *slot = byte(p)?,
-            None if i > 0 => return Some(addr),
-            None => return None,
-        }
-    }
-    Some(addr)
-}
-
 /// `iprange_parse_range`: `ADDR` or `ADDR-ADDR`, numeric only.
 fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8; 16]), String> {
     let (from, to) = arg.split_once('-').unwrap_or((arg, arg));
@@ -149,25 +126,17 @@ fn parse_range(arg: &str, family: Family, option: &str) -> Result<([u8; 16], [u8
         let bad = || format!("iprange: Bad value for \"{option}\" option: \"{spec}\"");
         match family {
             Family::Ipv4 => numeric_to_ipaddr(spec).map(|a| v4(&a)).ok_or_else(bad),
-            Family::Ipv6 => spec
-                .parse::<Ipv6Addr>()
-                .map(|a| a.octets())
-                .map_err(|_| bad()),
+            Family::Ipv6 => inet_pton(spec, family).ok_or_else(bad),
         }
     };
     Ok((one(from)?, one(to)?))
 }
 
-// libxt_iprange's ids: O_SRC_RANGE 0, O_DST_RANGE 1.
-const IPRANGE_OPTS: &[XtOpt] = &[
-    opts::xo("src-range", 0, true, INVERT, 0),
-    opts::xo("dst-range", 1, true, INVERT, 0),
-];
-
 impl Parse for Iprange {
+    // libxt_iprange's ids: O_SRC_RANGE 0, O_DST_RANGE 1.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("src-range", Arg::Required),
-        opt("dst-range", Arg::Required),
+        xt_opt("src-range", 0, true, INVERT, 0),
+        xt_opt("dst-range", 1, true, INVERT, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -181,8 +150,8 @@ impl Parse for Iprange {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let mut seen = opts::Seen(u32::from(self.flags & (IPRANGE_SRC | IPRANGE_DST)));
-        let (entry, arg) = seen.take("iprange", IPRANGE_OPTS, name, arg, invert)?;
+        let mut seen = options::Seen(u32::from(self.flags & (IPRANGE_SRC | IPRANGE_DST)));
+        let (entry, arg) = seen.take("iprange", Self::OPTIONS, name, arg, invert)?;
         let option = format!("--{}", entry.name);
         let (min, max) = parse_range(arg, ctx.family, &option)?;
         if entry.id == 0 {
@@ -212,7 +181,7 @@ impl Parse for Iprange {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip, save_text};
+    use crate::xt::testing::{parse, roundtrip, save, unhex, V4, V6};
 
     const CAPTURE: &str = "0a0000010000000000000000000000000a0000090000000000000000000000000a0100000000000000000000000000000a0100000000000000000000000000002300000000000000";
 
@@ -226,10 +195,9 @@ mod tests {
             CAPTURE,
             " --src-range 10.0.0.1-10.0.0.9 ! --dst-range 10.1.0.0-10.1.0.0",
         );
-        let (r, rev) = parse_with::<Iprange>(
+        let (r, rev) = parse::<Iprange>(
+            V4,
             "iprange",
-            Family::Ipv4,
-            0,
             &[
                 ("src-range", Some("10.0.0.1-10.0.0.9"), false),
                 ("dst-range", Some("10.1"), true),
@@ -237,51 +205,27 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(rev, 1);
-        assert_eq!(r.encode(1, Family::Ipv4), hex(CAPTURE));
+        assert_eq!(r.encode(1, Family::Ipv4), unhex(CAPTURE));
     }
 
     #[test]
     fn ipv6_and_revision_0() {
-        let (r, _) = parse_with::<Iprange>(
+        let (r, _) = parse::<Iprange>(
+            V6,
             "iprange",
-            Family::Ipv6,
-            0,
             &[("dst-range", Some("fd00::1-fd00::ff"), true)],
         )
         .expect("parses");
-        assert_eq!(
-            save_text(&r, Family::Ipv6, 0),
-            " ! --dst-range fd00::1-fd00::ff"
-        );
+        assert_eq!(save(&r, Family::Ipv6), " ! --dst-range fd00::1-fd00::ff");
         let old = "0a0000010a00000902000000030000040100000000000000";
         let v: Iprange = roundtrip(0, Family::Ipv4, old, " --src-range 10.0.0.1-10.0.0.9");
         assert_eq!(v.flags, 1);
-        assert_eq!(Iprange::decode(0, Family::Ipv6, &hex(old)), Ok(None));
-    }
-
-    #[test]
-    fn numeric_addresses_like_xtables() {
-        assert_eq!(numeric_to_ipaddr("10.1"), Some([10, 1, 0, 0]));
-        assert_eq!(numeric_to_ipaddr("10"), Some([10, 0, 0, 0]));
-        assert_eq!(numeric_to_ipaddr("0x0a.010.0.1"), Some([10, 8, 0, 1]));
-        assert_eq!(numeric_to_ipaddr("1.2.3.4.5"), None);
-        assert_eq!(numeric_to_ipaddr("1.2.3.256"), None);
-        assert_eq!(numeric_to_ipaddr("1..3"), None);
-        assert_eq!(numeric_to_ipaddr(""), None);
-        assert_eq!(numeric_to_ipaddr("host.example"), None);
-        // Only the first 19 characters count.
-        assert_eq!(numeric_to_ipaddr("001.002.003.004xxxx"), None);
-        assert_eq!(
-            numeric_to_ipaddr("0001.0002.0003.0004xyz"),
-            Some([1, 2, 3, 4])
-        );
+        assert_eq!(Iprange::decode(0, Family::Ipv6, &unhex(old)), Ok(None));
     }
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Iprange>("iprange", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Iprange>(V4, "iprange", a).map(|_| ());
         assert_eq!(
             p(&[]),
             Err("iprange match: You must specify `--src-range' or `--dst-range'".into())

@@ -2,8 +2,8 @@
 //! between packets, in 1/10000 s) and `burst` are user data; the kernel
 //! dumps the rest (its private state) as zeros.
 
-use super::mark::opts::{self, Seen, XtOpt};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_rateinfo, XT_LIMIT_SCALE};
@@ -118,15 +118,13 @@ fn parse_rate(rate: &str) -> Result<Option<u32>, String> {
         if unit.is_empty() {
             return Ok(None);
         }
-        let abbreviates =
-            |word: &str| unit.len() <= word.len() && word[..unit.len()].eq_ignore_ascii_case(unit);
-        mult = if abbreviates("second") {
+        mult = if abbreviates(unit, "second") {
             1
-        } else if abbreviates("minute") {
+        } else if abbreviates(unit, "minute") {
             60
-        } else if abbreviates("hour") {
+        } else if abbreviates(unit, "hour") {
             60 * 60
-        } else if abbreviates("day") {
+        } else if abbreviates(unit, "day") {
             24 * 60 * 60
         } else {
             return Ok(None);
@@ -143,16 +141,11 @@ fn parse_rate(rate: &str) -> Result<Option<u32>, String> {
     Ok(Some(avg))
 }
 
-// libxt_limit's ids: O_LIMIT 0, O_BURST 1.
-const LIMIT_OPTS: &[XtOpt] = &[
-    opts::xo("limit", 0, true, 0, 0),
-    opts::xo("limit-burst", 1, true, 0, 0),
-];
-
 impl Parse for Limit {
+    // libxt_limit's ids: O_LIMIT 0, O_BURST 1.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("limit", Arg::Required),
-        opt("limit-burst", Arg::Required),
+        xt_opt("limit", 0, true, 0, 0),
+        xt_opt("limit-burst", 1, true, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -166,11 +159,11 @@ impl Parse for Limit {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (entry, arg) = self.seen.take("limit", LIMIT_OPTS, name, arg, invert)?;
+        let (entry, arg) = self.seen.take("limit", Self::OPTIONS, name, arg, invert)?;
         if entry.id == 0 {
             self.avg = parse_rate(arg)?.ok_or_else(|| format!("bad rate \"{arg}\"'"))?;
         } else {
-            self.burst = opts::uint("limit", entry.name, arg, 0, 10000)? as u32;
+            self.burst = options::uint("limit", entry.name, arg, 0, 10000)? as u32;
         }
         Ok(())
     }
@@ -183,7 +176,7 @@ impl Parse for Limit {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     fn pad(head: &str) -> String {
         format!("{head}{}", "0".repeat(80 - head.len()))
@@ -209,9 +202,9 @@ mod tests {
             let data = pad(head);
             roundtrip::<Limit>(0, Family::Ipv4, &data, text);
             let args: Vec<_> = args.iter().map(|(n, a)| (*n, Some(*a), false)).collect();
-            let (l, rev) = parse_with::<Limit>("limit", Family::Ipv4, 0, &args).expect("parses");
+            let (l, rev) = parse::<Limit>(V4, "limit", &args).expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(l.encode(0, Family::Ipv4), hex(&data));
+            assert_eq!(l.encode(0, Family::Ipv4), unhex(&data));
         }
     }
 
@@ -254,9 +247,7 @@ mod tests {
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Limit>("limit", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Limit>(V4, "limit", a).map(|_| ());
         assert_eq!(
             p(&[("limit", Some("3"), true)]),
             Err("limit: option \"--limit\" cannot be inverted.".into())

@@ -1,8 +1,7 @@
 //! `LOG` target, revision 0 (`xt_log_info`: level, flags, 30-byte prefix).
-//! Also home of [`Seen`], the option bookkeeping libxtables' x6 parser does
-//! for every extension written with `xt_option_entry` tables.
 
-use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self, Seen};
+use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -10,50 +9,6 @@ use nfdoctor_sys::xt::{
     xt_log_info, XT_LOG_IPOPT, XT_LOG_MACDECODE, XT_LOG_TCPOPT, XT_LOG_TCPSEQ, XT_LOG_UID,
 };
 use serde::Serialize;
-
-/// Which options an x6-style extension has seen (libxtables' `xflags`),
-/// with `xtables_option_parse`'s checks. Always equal to any other `Seen`,
-/// so it never takes part in comparing values.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct Seen(u32);
-
-impl PartialEq for Seen {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Seen {}
-
-impl Seen {
-    /// Records option `id` (`--name` of extension `ext`): an error if it was
-    /// already given, or if it is inverted and may not be.
-    pub fn take(
-        &mut self,
-        ext: &str,
-        name: &str,
-        id: u32,
-        invert: bool,
-        invertible: bool,
-    ) -> Result<(), String> {
-        if self.has(id) {
-            return Err(format!("{ext}: option \"--{name}\" can only be used once."));
-        }
-        if invert && !invertible {
-            return Err(format!("{ext}: option \"--{name}\" cannot be inverted."));
-        }
-        self.0 |= 1 << id;
-        Ok(())
-    }
-
-    pub fn has(&self, id: u32) -> bool {
-        self.0 & (1 << id) != 0
-    }
-
-    pub fn any(&self) -> bool {
-        self.0 != 0
-    }
-}
 
 /// The level iptables leaves out of `iptables-save` (`LOG_WARNING`).
 pub const LOG_DEFAULT_LEVEL: u8 = 4;
@@ -95,14 +50,10 @@ impl Codec for Log {
     }
 
     fn encode(&self, _: u8, _: Family) -> Vec<u8> {
-        let mut prefix = [0u8; 30];
-        let b = self.prefix.as_bytes();
-        let n = b.len().min(prefix.len() - 1);
-        prefix[..n].copy_from_slice(&b[..n]);
         write_payload(&xt_log_info {
             level: self.level,
             logflags: self.logflags,
-            prefix,
+            prefix: text::c_field(&self.prefix),
         })
     }
 
@@ -148,15 +99,19 @@ fn parse_level(arg: &str) -> Result<u8, String> {
     })
 }
 
+const O_LOG_LEVEL: u8 = 6;
+const O_LOG_PREFIX: u8 = 7;
+
 impl Parse for Log {
+    // libxt_LOG's ids; a flag option's id is its XT_LOG_* bit number.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("log-level", Arg::Required),
-        opt("log-prefix", Arg::Required),
-        opt("log-tcp-sequence", Arg::None),
-        opt("log-tcp-options", Arg::None),
-        opt("log-ip-options", Arg::None),
-        opt("log-uid", Arg::None),
-        opt("log-macdecode", Arg::None),
+        xt_opt("log-level", O_LOG_LEVEL, true, 0, 0),
+        xt_opt("log-prefix", O_LOG_PREFIX, true, 0, 0),
+        xt_opt("log-tcp-sequence", 0, false, 0, 0),
+        xt_opt("log-tcp-options", 1, false, 0, 0),
+        xt_opt("log-ip-options", 2, false, 0, 0),
+        xt_opt("log-uid", 3, false, 0, 0),
+        xt_opt("log-macdecode", 5, false, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -170,36 +125,20 @@ impl Parse for Log {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        // Option ids as libxt_LOG numbers them (flag ids = XT_LOG_* bits).
-        let id = match name {
-            "log-tcp-sequence" => 0,
-            "log-tcp-options" => 1,
-            "log-ip-options" => 2,
-            "log-uid" => 3,
-            "log-macdecode" => 5,
-            "log-level" => 6,
-            "log-prefix" => 7,
-            _ => return Err(format!("unknown option --{name}")),
-        };
-        self.seen.take("LOG", name, id, invert, false)?;
-        let arg = arg.unwrap_or("");
-        match id {
-            6 => self.level = parse_level(arg)?,
-            7 => {
+        let (entry, arg) = self.seen.take("LOG", Self::OPTIONS, name, arg, invert)?;
+        match entry.id {
+            O_LOG_LEVEL => self.level = parse_level(arg)?,
+            O_LOG_PREFIX => {
                 if arg.is_empty() {
                     return Err("Argument must have a minimum length of 1 characters".into());
                 }
-                // Silently cut to what fits the 30-byte field.
-                let mut end = arg.len().min(29);
-                while !arg.is_char_boundary(end) {
-                    end -= 1;
-                }
-                self.prefix = arg[..end].to_string();
+                // Silently cut to what fits `xt_log_info.prefix`.
+                self.prefix = options::put_string(arg, 30);
                 if arg.contains('\n') {
                     return Err("Newlines not allowed in --log-prefix".into());
                 }
             }
-            _ => self.logflags |= 1 << id,
+            bit => self.logflags |= 1 << bit,
         }
         Ok(())
     }
@@ -209,166 +148,20 @@ impl Parse for Log {
     }
 }
 
-/// Helpers for this group's tests: parse like the rules-file reader will,
-/// and compare with bytes captured from iptables 1.8.9.
-#[cfg(test)]
-pub(crate) mod testing {
-    use super::super::parse::{Parse, ParseCtx, Services};
-    use super::super::{Codec, SaveCtx};
-    use crate::ruleset::protocols::ProtoNames;
-    use crate::Family;
-
-    pub fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
-    /// Where a rule sits: family, `-p` (negative = inverted), table.
-    #[derive(Clone, Copy)]
-    pub struct Rule {
-        pub family: Family,
-        pub proto: i32,
-        pub table: &'static str,
-    }
-
-    pub const V4: Rule = Rule {
-        family: Family::Ipv4,
-        proto: 0,
-        table: "filter",
-    };
-
-    pub const V6: Rule = Rule {
-        family: Family::Ipv6,
-        ..V4
-    };
-
-    impl Rule {
-        pub fn proto(self, proto: i32) -> Rule {
-            Rule { proto, ..self }
-        }
-        pub fn table(self, table: &'static str) -> Rule {
-            Rule { table, ..self }
-        }
-    }
-
-    /// `-m/-j NAME OPTS…` parsed and finished: the value and its revision.
-    pub fn parse<T: Parse>(
-        rule: Rule,
-        name: &str,
-        opts: &[(&str, Option<&str>, bool)],
-    ) -> Result<(T, u8), String> {
-        let protocols = ProtoNames::from_etc_protocols("gre 47 GRE\n");
-        let services = Services::from_etc_services(
-            "http 80/tcp www\nhttp 80/udp\ndomain 53/tcp\ndomain 53/udp\nsyslog 514/udp\n",
-        );
-        let set_index = |name: &str| match name {
-            "myset" => Some(0),
-            "other" => Some(1),
-            _ => None,
-        };
-        let ctx = ParseCtx {
-            family: rule.family,
-            proto: rule.proto.unsigned_abs() as u16,
-            proto_invert: rule.proto < 0,
-            table: rule.table,
-            protocols: &protocols,
-            services: &services,
-            set_index: &set_index,
-        };
-        let mut v = T::start(name, &ctx);
-        for (o, a, inv) in opts {
-            v.option(o, *a, *inv, &ctx)?;
-        }
-        let rev = v.finish(&ctx)?;
-        Ok((v, rev))
-    }
-
-    /// What `save` appends, with sets 0 and 1 named `myset` and `other`.
-    pub fn save<T: Codec>(v: &T, family: Family) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family,
-            proto: 0,
-            set_name: &|i| match i {
-                0 => Some("myset".to_string()),
-                1 => Some("other".to_string()),
-                _ => None,
-            },
-        };
-        v.save(&ctx, &mut s);
-        s
-    }
-
-    /// The round trip every captured rule must make: the parsed value
-    /// encodes to the kernel's bytes at the revision iptables chose, and
-    /// those bytes decode, re-encode identically and print as `text`.
-    pub fn captured<T: Parse + Codec + std::fmt::Debug>(
-        rule: Rule,
-        name: &str,
-        opts: &[(&str, Option<&str>, bool)],
-        revision: u8,
-        hex: &str,
-        text: &str,
-    ) {
-        let bytes = unhex(hex);
-        let (parsed, rev) = parse::<T>(rule, name, opts).unwrap();
-        assert_eq!(rev, revision, "revision for {opts:?}");
-        assert_eq!(
-            parsed.encode(rev, rule.family),
-            bytes,
-            "encoding of {opts:?}: {parsed:?}"
-        );
-        let decoded = T::decode(revision, rule.family, &bytes).unwrap().unwrap();
-        assert_eq!(decoded.encode(revision, rule.family), bytes);
-        assert_eq!(save(&decoded, rule.family), text, "{opts:?}");
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ruleset::protocols::ProtoNames;
-    use crate::xt::parse::Services;
+    use crate::xt::testing::{self, captured, unhex, V4, V6};
 
+    /// `-j LOG OPTS…`, which is always revision 0.
     fn parse(opts: &[(&str, Option<&str>, bool)]) -> Result<Log, String> {
-        let protocols = ProtoNames::default();
-        let services = Services::default();
-        let ctx = ParseCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            proto_invert: false,
-            table: "filter",
-            protocols: &protocols,
-            services: &services,
-            set_index: &|_| None,
-        };
-        let mut l = Log::start("LOG", &ctx);
-        for (n, a, i) in opts {
-            l.option(n, *a, *i, &ctx)?;
-        }
-        assert_eq!(l.finish(&ctx)?, 0);
+        let (l, rev) = testing::parse::<Log>(V4, "LOG", opts)?;
+        assert_eq!(rev, 0);
         Ok(l)
     }
 
     fn save(l: &Log) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family: Family::Ipv4,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        l.save(&ctx, &mut s);
-        s
-    }
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
+        testing::save(l, Family::Ipv4)
     }
 
     #[test]
@@ -426,9 +219,29 @@ mod tests {
         assert_eq!(long.prefix.len(), 29);
     }
 
+    /// iptables 1.8.9: `-j LOG --log-level 0+5` fails with this message.
+    #[test]
+    fn level_numbers_end_where_strtoul_stops() {
+        assert_eq!(
+            parse(&[("log-level", Some("0+5"), false)]).unwrap_err(),
+            "log level \"0+5\" unknown"
+        );
+    }
+
+    /// iptables 1.8.9 cuts the prefix at 29 bytes even inside a UTF-8
+    /// character: for 28 `a` and `é` it stores the `é`'s first byte.
+    #[test]
+    fn prefix_cut_inside_a_character_keeps_its_first_byte() {
+        let arg = format!("{}é", "a".repeat(28));
+        let l = parse(&[("log-prefix", Some(&arg), false)]).unwrap();
+        let mut want = vec![4, 0];
+        want.extend([b'a'; 28]);
+        want.extend([0xc3, 0]);
+        assert_eq!(l.encode(0, Family::Ipv4), want);
+    }
+
     #[test]
     fn quoting_flags_and_truncation_match_captures() {
-        use super::testing::{captured, V4, V6};
         captured::<Log>(
             V4,
             "LOG",

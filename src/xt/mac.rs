@@ -1,10 +1,10 @@
 //! `mac` match, revision 0 (`xt_mac_info`: source MAC and an `int`
 //! inversion flag).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{strtoul, xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::text;
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_mac_info;
 use serde::Serialize;
@@ -25,11 +25,7 @@ impl Codec for Mac {
             return Ok(None);
         }
         let m: xt_mac_info = read_payload("mac", 0, data)?;
-        let invert = match m.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("mac", 0, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("mac", 0, m.invert)?;
         Ok(Some(Mac {
             source: m.srcaddr,
             invert,
@@ -54,48 +50,6 @@ impl Codec for Mac {
     }
 }
 
-/// glibc `strtoul(s, &end, 16)`: the value (wrapped to a byte, as the
-/// caller stores it) and how many bytes were consumed (0 if no digit).
-fn strtoul_hex(s: &str) -> (u8, usize) {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() && matches!(b[i], b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) {
-        i += 1;
-    }
-    let negative = b.get(i) == Some(&b'-');
-    if matches!(b.get(i), Some(b'-' | b'+')) {
-        i += 1;
-    }
-    if b.get(i) == Some(&b'0')
-        && matches!(b.get(i + 1), Some(b'x' | b'X'))
-        && b.get(i + 2).is_some_and(|c| c.is_ascii_hexdigit())
-    {
-        i += 2;
-    }
-    let start = i;
-    let mut value: u64 = 0;
-    let mut overflow = false;
-    while let Some(d) = b.get(i).and_then(|c| (*c as char).to_digit(16)) {
-        match value
-            .checked_mul(16)
-            .and_then(|v| v.checked_add(u64::from(d)))
-        {
-            Some(v) => value = v,
-            None => overflow = true,
-        }
-        i += 1;
-    }
-    if i == start {
-        return (0, 0);
-    }
-    if overflow {
-        value = u64::MAX;
-    } else if negative {
-        value = value.wrapping_neg();
-    }
-    (value as u8, i)
-}
-
 /// `xtopt_parse_ethermac`: six `strtoul` base-16 fields of at most two
 /// characters each (blanks, signs and empty fields included, as glibc
 /// reads them), separated by `:`.
@@ -104,7 +58,11 @@ pub(crate) fn parse_mac(arg: &str) -> Result<[u8; 6], String> {
     let mut mac = [0u8; 6];
     let mut rest = arg;
     for (i, byte) in mac.iter_mut().enumerate() {
-        let (v, used) = strtoul_hex(rest);
+        // glibc: ULONG_MAX on overflow; the caller keeps the low byte.
+        let (v, used) = match strtoul(rest, 16) {
+            Some((v, after)) => (v.unwrap_or(u64::MAX) as u8, rest.len() - after.len()),
+            None => (0, 0),
+        };
         if used > 2 {
             return Err(bad());
         }
@@ -119,10 +77,8 @@ pub(crate) fn parse_mac(arg: &str) -> Result<[u8; 6], String> {
     Ok(mac)
 }
 
-const MAC_OPTS: &[XtOpt] = &[opts::xo("mac-source", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Mac {
-    const OPTIONS: &'static [OptSpec] = &[opt("mac-source", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("mac-source", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Mac::default()
@@ -135,7 +91,7 @@ impl Parse for Mac {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("mac", MAC_OPTS, name, arg, invert)?;
+        let (_, arg) = self.seen.take("mac", Self::OPTIONS, name, arg, invert)?;
         self.source = parse_mac(arg)?;
         if invert {
             self.invert = true;
@@ -144,7 +100,7 @@ impl Parse for Mac {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("mac", MAC_OPTS)?;
+        self.seen.check("mac", Self::OPTIONS)?;
         Ok(0)
     }
 }
@@ -152,7 +108,7 @@ impl Parse for Mac {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
@@ -173,12 +129,11 @@ mod tests {
         ] {
             roundtrip::<Mac>(0, Family::Ipv4, data, text);
             let (m, rev) =
-                parse_with::<Mac>("mac", Family::Ipv4, 0, &[("mac-source", Some(arg), invert)])
-                    .expect("parses");
+                parse::<Mac>(V4, "mac", &[("mac-source", Some(arg), invert)]).expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(m.encode(0, Family::Ipv4), hex(data));
+            assert_eq!(m.encode(0, Family::Ipv4), unhex(data));
         }
-        assert!(Mac::decode(0, Family::Ipv4, &hex("00010203040500000200000000000000")).is_err());
+        assert!(Mac::decode(0, Family::Ipv4, &unhex("00010203040500000200000000000000")).is_err());
     }
 
     #[test]
@@ -193,7 +148,7 @@ mod tests {
         assert!(parse_mac("0x1:2:3:4:5:6").is_err());
         assert!(parse_mac("g:2:3:4:5:6").is_err());
         assert_eq!(
-            parse_with::<Mac>("mac", Family::Ipv4, 0, &[]).map(|_| ()),
+            parse::<Mac>(V4, "mac", &[]).map(|_| ()),
             Err("mac: option \"--mac-source\" must be specified".into())
         );
     }

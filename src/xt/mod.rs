@@ -23,12 +23,15 @@ mod mac;
 mod mark;
 mod multiport;
 mod nat;
+mod options;
 mod owner;
 mod physdev;
 mod pkttype;
 mod reject;
 mod set;
 mod tcpudp;
+#[cfg(test)]
+mod testing;
 
 pub use addrtype::Addrtype;
 pub use comment::Comment;
@@ -138,6 +141,16 @@ pub(crate) fn read_payload<T: nfdoctor_sys::Pod>(
     T::read_from_prefix(data).ok_or_else(|| XtError::new(name, revision, "payload too short"))
 }
 
+/// A 0/1 inversion field, as the matches that have one store it; anything
+/// else is not a payload iptables writes.
+pub(crate) fn invert_flag(name: &str, revision: u8, raw: impl Into<i64>) -> Result<bool, XtError> {
+    match raw.into() {
+        0 => Ok(false),
+        1 => Ok(true),
+        n => Err(XtError::new(name, revision, format!("invert flag {n}"))),
+    }
+}
+
 /// The payload bytes of `value`, zero-padded to `XT_ALIGN`.
 pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Vec<u8> {
     let mut out = value.as_bytes().to_vec();
@@ -215,7 +228,8 @@ macro_rules! typed_values {
                 }
             }
 
-            /// Applies one option (see [`Parse::option`]).
+            /// Applies one option; `invert` when a `!` preceded it. The error
+            /// names what is wrong with the value.
             pub fn option(&mut self, name: &str, arg: Option<&str>, invert: bool, ctx: &ParseCtx<'_>) -> Result<(), String> {
                 match self {
                     $($enum::$variant(v) => <$ty as Parse>::option(v, name, arg, invert, ctx),)*

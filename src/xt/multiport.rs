@@ -100,18 +100,11 @@ impl Codec for Multiport {
 
 // ---- Parsing: libxt_multiport revision 1 (what iptables 1.8.9 writes).
 
-use super::mark::opts::{self, XtOpt, INVERT};
-use super::parse::{opt, parse_port, Arg, OptSpec, Parse, ParseCtx};
+use super::options::{self};
+use super::parse::{parse_port, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 
 // libxt_multiport's ids: O_SOURCE_PORTS 0, O_DEST_PORTS 1, O_SD_PORTS 2.
 const F_ANY: u32 = 0b111;
-const MULTIPORT_OPTS: &[XtOpt] = &[
-    opts::xo("source-ports", 0, true, INVERT, F_ANY),
-    opts::xo("sports", 0, true, INVERT, F_ANY),
-    opts::xo("destination-ports", 1, true, INVERT, F_ANY),
-    opts::xo("dports", 1, true, INVERT, F_ANY),
-    opts::xo("ports", 2, true, INVERT, F_ANY),
-];
 
 /// libxt_multiport's `check_proto`: the service protocol for the rule's
 /// `-p`.
@@ -168,11 +161,11 @@ fn parse_ports_v1(
 
 impl Parse for Multiport {
     const OPTIONS: &'static [OptSpec] = &[
-        opt("source-ports", Arg::Required),
-        opt("sports", Arg::Required),
-        opt("destination-ports", Arg::Required),
-        opt("dports", Arg::Required),
-        opt("ports", Arg::Required),
+        xt_opt("source-ports", 0, true, INVERT, F_ANY),
+        xt_opt("sports", 0, true, INVERT, F_ANY),
+        xt_opt("destination-ports", 1, true, INVERT, F_ANY),
+        xt_opt("dports", 1, true, INVERT, F_ANY),
+        xt_opt("ports", 2, true, INVERT, F_ANY),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -193,13 +186,13 @@ impl Parse for Multiport {
     ) -> Result<(), String> {
         // Every option excludes the others, so a value with ports already
         // had exactly one option, the one its direction says.
-        let mut seen = opts::Seen(if self.ports.is_empty() {
+        let mut seen = options::Seen(if self.ports.is_empty() {
             0
         } else {
             1 << self.direction.min(2)
         });
-        let (entry, arg) = seen.take("multiport", MULTIPORT_OPTS, name, arg, invert)?;
-        seen.check("multiport", MULTIPORT_OPTS)?;
+        let (entry, arg) = seen.take("multiport", Self::OPTIONS, name, arg, invert)?;
+        seen.check("multiport", Self::OPTIONS)?;
         let proto = ports_proto(ctx)?;
         let (ports, range_start) = parse_ports_v1(arg, proto, ctx)?;
         self.ports = ports;
@@ -226,12 +219,12 @@ impl Parse for Multiport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{self, roundtrip, unhex, V4};
 
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parse(proto: u16, args: Args<'_>) -> Result<Multiport, String> {
-        let (m, rev) = parse_with::<Multiport>("multiport", Family::Ipv4, proto, args)?;
+        let (m, rev) = testing::parse::<Multiport>(V4.proto(proto.into()), "multiport", args)?;
         assert_eq!(rev, 1);
         Ok(m)
     }
@@ -260,7 +253,7 @@ mod tests {
             ),
         ] {
             roundtrip::<Multiport>(1, Family::Ipv4, data, text);
-            assert_eq!(parse(proto, args).expect("parses").encode(1, Family::Ipv4), hex(data));
+            assert_eq!(parse(proto, args).expect("parses").encode(1, Family::Ipv4), unhex(data));
         }
     }
 

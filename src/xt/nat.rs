@@ -2,8 +2,8 @@
 //! (revision 0). Every layout is read into one `nf_nat_range2`-like value,
 //! as libxt_NAT does before printing.
 
-use super::log::Seen;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx, Services};
+use super::options::Seen;
+use super::parse::{inet_pton, strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, Services, MAND};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -125,10 +125,7 @@ impl NatRange {
     /// libxt_NAT's `sprint_range`.
     fn range_text(&self, family: Family) -> String {
         let brackets = family == Family::Ipv6 && self.flags & NF_NAT_RANGE_PROTO_SPECIFIED != 0;
-        let addr = |a: &[u8; 16]| match family {
-            Family::Ipv4 => text::ipv4([a[0], a[1], a[2], a[3]]),
-            Family::Ipv6 => text::ipv6(*a),
-        };
+        let addr = |a: &[u8; 16]| text::inet(family, a);
         let mut s = String::new();
         if self.flags & NF_NAT_RANGE_MAP_IPS != 0 {
             if brackets {
@@ -233,51 +230,19 @@ nat_target!(
 );
 
 /// Option ids as libxt_NAT numbers them.
-const O_TO_DEST: u32 = 0;
-const O_TO_SRC: u32 = 1;
-const O_TO_PORTS: u32 = 2;
-const O_RANDOM: u32 = 3;
-const O_RANDOM_FULLY: u32 = 4;
-const O_PERSISTENT: u32 = 5;
-
-/// `strtoumax(s, &end, 0)` as `xtables_strtoul` uses it: the value of the
-/// longest numeric prefix (decimal, `0x` hex, `0` octal; leading blanks and
-/// `+` allowed, `-` refused) and the rest, or `None` when there is no
-/// number or it overflows.
-fn strtoul_prefix(s: &str) -> Option<(u64, &str)> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
-    if t.starts_with('-') {
-        return None;
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let b = t.as_bytes();
-    let (radix, skip) = if b.len() > 2
-        && b[0] == b'0'
-        && (b[1] == b'x' || b[1] == b'X')
-        && b[2].is_ascii_hexdigit()
-    {
-        (16, 2)
-    } else if b.first() == Some(&b'0') {
-        (8, 0)
-    } else {
-        (10, 0)
-    };
-    let digits = t[skip..]
-        .bytes()
-        .take_while(|c| char::from(*c).is_digit(radix))
-        .count();
-    if digits == 0 {
-        return None;
-    }
-    let v = u64::from_str_radix(&t[skip..skip + digits], radix).ok()?;
-    Some((v, &t[skip + digits..]))
-}
+const O_TO_DEST: u8 = 0;
+const O_TO_SRC: u8 = 1;
+const O_TO_PORTS: u8 = 2;
+const O_RANDOM: u8 = 3;
+const O_RANDOM_FULLY: u8 = 4;
+const O_PERSISTENT: u8 = 5;
 
 /// `xtables_strtoui(s, &end, min, max)`: a number in range, and the rest.
 fn number_prefix(s: &str, min: u64, max: u64) -> Option<(u16, &str)> {
-    strtoul_prefix(s)
-        .filter(|(v, _)| (min..=max).contains(v))
-        .map(|(v, rest)| (v as u16, rest))
+    match strtoul_prefix(s)? {
+        (Some(v), rest) if (min..=max).contains(&v) => Some((v as u16, rest)),
+        _ => None,
+    }
 }
 
 /// `xtables_service_to_port(name, NULL)`: `getservbyname` for any protocol.
@@ -338,16 +303,6 @@ fn parse_ports(
     Ok(())
 }
 
-/// `inet_pton(family, s)` into the 16-byte address form.
-fn inet_pton(s: &str, family: Family) -> Option<[u8; 16]> {
-    let mut a = [0u8; 16];
-    match family {
-        Family::Ipv4 => a[..4].copy_from_slice(&s.parse::<std::net::Ipv4Addr>().ok()?.octets()),
-        Family::Ipv6 => a = s.parse::<std::net::Ipv6Addr>().ok()?.octets(),
-    }
-    Some(a)
-}
-
 /// libxt_NAT's `parse_to`: `[ADDR[-ADDR]][:PORTS]`, IPv6 addresses in
 /// brackets when ports follow.
 fn parse_to(
@@ -398,21 +353,11 @@ fn parse_to(
     Ok(())
 }
 
-/// libxt_NAT's `__NAT_parse` for one option of target `ext`, after the
-/// option-table checks.
-fn nat_option(
-    ext: &str,
-    range: &mut NatRange,
-    seen: &mut Seen,
-    (id, name): (u32, &str),
-    arg: Option<&str>,
-    invert: bool,
-    ctx: &ParseCtx<'_>,
-) -> Result<(), String> {
-    seen.take(ext, name, id, invert, false)?;
+/// libxt_NAT's `__NAT_parse` for option `id`, after the option-table
+/// checks.
+fn nat_option(range: &mut NatRange, id: u8, arg: &str, ctx: &ParseCtx<'_>) -> Result<(), String> {
     // The rule's protocol, inverted or not (iptables ignores `!` here).
     let portok = matches!(ctx.proto, 6 | 17 | 132 | 33 | 1);
-    let arg = arg.unwrap_or("");
     match id {
         O_TO_DEST | O_TO_SRC => parse_to(arg, portok, range, ctx.family, ctx.services)?,
         O_TO_PORTS => parse_ports(arg, portok, range, ctx.services)?,
@@ -434,12 +379,13 @@ fn nat_table(ext: &str, ctx: &ParseCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 
-/// Which of libxt_NAT's options a target takes; `to` is getopt's
-/// abbreviation of the address/port option, which iptables accepts.
+/// A NAT target's parser: its option table (`to` is getopt's abbreviation
+/// of the address/port option, which iptables accepts, so it is an alias)
+/// and its final check, which returns the revision to write.
 macro_rules! nat_parse {
-    ($ty:ident, $name:literal, [$(($opt:literal, $id:expr, $arg:expr)),*], $finish:expr) => {
+    ($ty:ident, $name:literal, $options:expr, $finish:expr) => {
         impl Parse for $ty {
-            const OPTIONS: &'static [OptSpec] = &[$(opt($opt, $arg)),*];
+            const OPTIONS: &'static [OptSpec] = $options;
 
             fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
                 $ty {
@@ -455,20 +401,13 @@ macro_rules! nat_parse {
                 invert: bool,
                 ctx: &ParseCtx<'_>,
             ) -> Result<(), String> {
-                let option = match name {
-                    $($opt => ($id, $opt),)*
-                    _ => return Err(format!("unknown option --{name}")),
-                };
-                // The abbreviation reports (and counts) as the full name.
-                let option = match option {
-                    (id, "to") => (id, OPTIONS_FULL_NAMES.get(id as usize).copied().unwrap_or("to")),
-                    o => o,
-                };
-                nat_option($name, &mut self.range, &mut self.seen, option, arg, invert, ctx)
+                let (entry, arg) = self.seen.take($name, Self::OPTIONS, name, arg, invert)?;
+                nat_option(&mut self.range, entry.id, arg, ctx)
             }
 
             fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
                 nat_table($name, ctx)?;
+                self.seen.check($name, Self::OPTIONS)?;
                 let finish: fn(&mut $ty, &ParseCtx<'_>) -> Result<u8, String> = $finish;
                 let revision = finish(self, ctx)?;
                 if revision < 2 {
@@ -481,47 +420,29 @@ macro_rules! nat_parse {
     };
 }
 
-/// Full option names by libxt_NAT id.
-const OPTIONS_FULL_NAMES: [&str; 6] = [
-    "to-destination",
-    "to-source",
-    "to-ports",
-    "random",
-    "random-fully",
-    "persistent",
-];
-
 nat_parse!(
     Dnat,
     "DNAT",
-    [
-        ("to-destination", O_TO_DEST, Arg::Required),
-        ("to", O_TO_DEST, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("persistent", O_PERSISTENT, Arg::None)
+    &[
+        xt_opt("to-destination", O_TO_DEST, true, MAND, 0),
+        xt_opt("to", O_TO_DEST, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("persistent", O_PERSISTENT, false, 0, 0),
     ],
-    |t, _| {
-        if !t.seen.has(O_TO_DEST) {
-            return Err("DNAT: option \"--to-destination\" must be specified".into());
-        }
-        Ok(2)
-    }
+    |_, _| Ok(2)
 );
 
 nat_parse!(
     Snat,
     "SNAT",
-    [
-        ("to-source", O_TO_SRC, Arg::Required),
-        ("to", O_TO_SRC, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("random-fully", O_RANDOM_FULLY, Arg::None),
-        ("persistent", O_PERSISTENT, Arg::None)
+    &[
+        xt_opt("to-source", O_TO_SRC, true, MAND, 0),
+        xt_opt("to", O_TO_SRC, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("random-fully", O_RANDOM_FULLY, false, 0, 0),
+        xt_opt("persistent", O_PERSISTENT, false, 0, 0),
     ],
-    |t, ctx| {
-        if !t.seen.has(O_TO_SRC) {
-            return Err("SNAT: option \"--to-source\" must be specified".into());
-        }
+    |_, ctx| {
         // iptables 1.8.9 has only revision 0 for IPv4 and 1 for IPv6.
         Ok(match ctx.family {
             Family::Ipv4 => 0,
@@ -533,11 +454,11 @@ nat_parse!(
 nat_parse!(
     Masquerade,
     "MASQUERADE",
-    [
-        ("to-ports", O_TO_PORTS, Arg::Required),
-        ("to", O_TO_PORTS, Arg::Required),
-        ("random", O_RANDOM, Arg::None),
-        ("random-fully", O_RANDOM_FULLY, Arg::None)
+    &[
+        xt_opt("to-ports", O_TO_PORTS, true, 0, 0),
+        xt_opt("to", O_TO_PORTS, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
+        xt_opt("random-fully", O_RANDOM_FULLY, false, 0, 0),
     ],
     |_, _| Ok(0)
 );
@@ -545,10 +466,10 @@ nat_parse!(
 nat_parse!(
     Redirect,
     "REDIRECT",
-    [
-        ("to-ports", O_TO_PORTS, Arg::Required),
-        ("to", O_TO_PORTS, Arg::Required),
-        ("random", O_RANDOM, Arg::None)
+    &[
+        xt_opt("to-ports", O_TO_PORTS, true, 0, 0),
+        xt_opt("to", O_TO_PORTS, true, 0, 0),
+        xt_opt("random", O_RANDOM, false, 0, 0),
     ],
     |t, _| {
         if t.range.flags & NF_NAT_RANGE_PROTO_OFFSET != 0 {
@@ -561,17 +482,6 @@ nat_parse!(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn save<T: Codec>(v: &T, family: Family) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family,
-            proto: 6,
-            set_name: &|_| None,
-        };
-        v.save(&ctx, &mut s);
-        s
-    }
 
     #[test]
     fn dnat_rev2_matches_capture() {
@@ -622,7 +532,7 @@ mod tests {
         assert_eq!(save(&plain, Family::Ipv6), "");
     }
 
-    use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::testing::{captured, parse, save, V4, V6};
 
     const NONE: Option<&str> = None;
 

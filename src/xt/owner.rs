@@ -2,8 +2,8 @@
 //! `XT_OWNER_*` match and invert bits). Revision 0 (pid/sid/command) is
 //! long gone from the kernel and not typed.
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -102,7 +102,7 @@ fn system_id(file: &str, name: &str) -> Option<u32> {
 fn parse_range(s: &str, option: &str) -> Result<(u32, u32), String> {
     let bad = || format!("owner: Bad value for \"{option}\" option: \"{s}\"");
     let num = |t: &str| -> Result<(u32, usize), String> {
-        match opts::strtoul_prefix(t) {
+        match strtoul_prefix(t) {
             Some((Some(v), rest)) if v <= u64::from(u32::MAX - 1) => {
                 Ok((v as u32, t.len() - rest.len()))
             }
@@ -122,14 +122,6 @@ fn parse_range(s: &str, option: &str) -> Result<(u32, u32), String> {
     }
     Ok((from, to))
 }
-
-// libxt_owner's ids: O_USER 0, O_GROUP 1, O_SOCK_EXISTS 2, O_SUPPL_GROUPS 6.
-const OWNER_OPTS: &[XtOpt] = &[
-    opts::xo("uid-owner", 0, true, INVERT, 0),
-    opts::xo("gid-owner", 1, true, INVERT, 0),
-    opts::xo("socket-exists", 2, false, INVERT, 0),
-    opts::xo("suppl-groups", 6, false, 0, 0),
-];
 
 impl Owner {
     fn seen(&self) -> Seen {
@@ -152,7 +144,7 @@ impl Owner {
         lookup: &dyn Fn(&str, &str) -> Option<u32>,
     ) -> Result<(), String> {
         let mut seen = self.seen();
-        let (entry, arg) = seen.take("owner", OWNER_OPTS, name, arg, invert)?;
+        let (entry, arg) = seen.take("owner", Self::OPTIONS, name, arg, invert)?;
         let flag = match entry.id {
             0 => {
                 let (from, to) = match lookup("/etc/passwd", arg) {
@@ -187,11 +179,12 @@ impl Owner {
 }
 
 impl Parse for Owner {
+    // libxt_owner's ids: O_USER 0, O_GROUP 1, O_SOCK_EXISTS 2, O_SUPPL_GROUPS 6.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("uid-owner", Arg::Required),
-        opt("gid-owner", Arg::Required),
-        opt("socket-exists", Arg::None),
-        opt("suppl-groups", Arg::None),
+        xt_opt("uid-owner", 0, true, INVERT, 0),
+        xt_opt("gid-owner", 1, true, INVERT, 0),
+        xt_opt("socket-exists", 2, false, INVERT, 0),
+        xt_opt("suppl-groups", 6, false, 0, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -224,7 +217,7 @@ impl Parse for Owner {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, roundtrip, save_text};
+    use crate::xt::testing::{roundtrip, save, unhex};
 
     const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\nwww-data:x:33:33::/var/www:/usr/sbin/nologin\n1000:x:5:5::/:/bin/sh\n";
     const GROUP: &str = "root:x:0:\nadm:x:4:syslog\n";
@@ -272,7 +265,7 @@ mod tests {
             roundtrip::<Owner>(1, Family::Ipv4, data, text);
             assert_eq!(
                 parse(args).expect("parses").encode(1, Family::Ipv4),
-                hex(data)
+                unhex(data)
             );
         }
     }
@@ -289,12 +282,12 @@ mod tests {
             (1000, 2000, 4, 4)
         );
         assert_eq!(
-            save_text(&o, Family::Ipv6, 0),
+            save(&o, Family::Ipv6),
             " --uid-owner 1000-2000 --gid-owner 4"
         );
         let o = parse(&[("uid-owner", Some("0x10:020"), true)]).expect("ok");
         assert_eq!((o.uid_min, o.uid_max), (16, 16));
-        assert_eq!(save_text(&o, Family::Ipv4, 0), " ! --uid-owner 16");
+        assert_eq!(save(&o, Family::Ipv4), " ! --uid-owner 16");
         // getpwnam first: a user literally named "1000".
         assert_eq!(
             parse(&[("uid-owner", Some("1000"), false)])

@@ -1,12 +1,24 @@
 //! Parsing extension options from an iptables command line or rules file:
-//! the trait each typed extension implements, the context it gets, and the
-//! number/port/address helpers libxtables offers, with its semantics
-//! (strtoul base 0, service names, CIDR or dotted masks).
+//! the trait each typed extension implements, the context it gets, the
+//! options it declares, and the readers libxtables offers with its
+//! semantics: numbers (`number`: strtoul base 0), addresses (`addr`:
+//! the parsers iptables mixes, CIDR or dotted masks) and ports (service
+//! names, ranges).
+
+mod addr;
+mod number;
+
+pub use addr::parse_addr_mask;
+pub(crate) use addr::{inet_pton, numeric_host, numeric_to_ipaddr};
+// conntrack's tests check the getaddrinfo forms directly.
+#[cfg(test)]
+pub(crate) use addr::inet_aton;
+pub use number::parse_uint;
+pub(crate) use number::{strtoul, strtoul_full, strtoul_prefix};
 
 use crate::ruleset::protocols::ProtoNames;
 use crate::Family;
 use std::collections::HashMap;
-use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// What parsing an extension's options may consult.
 #[derive(Clone, Copy)]
@@ -34,6 +46,17 @@ impl std::fmt::Debug for ParseCtx<'_> {
     }
 }
 
+impl ParseCtx<'_> {
+    /// The kernel only takes protocol matches (tcp, udp, icmp…) under their
+    /// own `-p`, not inverted; `ext` is the match, `name` the `-p` word.
+    pub(crate) fn require_proto(&self, proto: u16, ext: &str, name: &str) -> Result<(), String> {
+        if self.proto != proto || self.proto_invert {
+            return Err(format!("{ext} match requires `-p {name}' (without `!')"));
+        }
+        Ok(())
+    }
+}
+
 /// Whether an option takes an argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arg {
@@ -46,15 +69,59 @@ pub enum Arg {
     Two,
 }
 
-/// A long option an extension accepts (`--dport`), and its argument.
+/// `XTOPT_INVERT`: `!` may precede the option.
+pub const INVERT: u8 = 1 << 0;
+/// `XTOPT_MAND`: the option must be given.
+pub const MAND: u8 = 1 << 1;
+/// `XTOPT_MULTI`: the option may be repeated.
+pub const MULTI: u8 = 1 << 2;
+
+/// A long option an extension accepts (`--dport`) and its argument; for
+/// the extensions libxtables parses from an option table, also the rest
+/// of its `struct xt_option_entry`, which the extension checks with
+/// `options::Seen`.
+///
+/// The rule parser (`ruleset::command`) reads only `name` and `arg`. It
+/// does not enforce the flags itself: the messages name the extension and
+/// come from each one's parser, and tcp, udp, icmp and set have no table
+/// (their checks and messages are their own). Its own check that an option
+/// name is not repeated runs first, so for a repeated name its message
+/// wins over the extension's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OptSpec {
     pub name: &'static str,
     pub arg: Arg,
+    /// The entry's id; aliases share it, and messages use the first
+    /// entry with the id, as libxtables does.
+    pub id: u8,
+    /// [`INVERT`], [`MAND`], [`MULTI`].
+    pub flags: u8,
+    /// Bits `1 << id` of the options this one excludes.
+    pub excl: u32,
 }
 
+/// An option of an extension that does its own bookkeeping (no table
+/// checks: id, flags and exclusions are 0).
 pub const fn opt(name: &'static str, arg: Arg) -> OptSpec {
-    OptSpec { name, arg }
+    OptSpec {
+        name,
+        arg,
+        id: 0,
+        flags: 0,
+        excl: 0,
+    }
+}
+
+/// One `struct xt_option_entry`: `has_arg` says [`Arg::Required`] or
+/// [`Arg::None`].
+pub const fn xt_opt(name: &'static str, id: u8, has_arg: bool, flags: u8, excl: u32) -> OptSpec {
+    OptSpec {
+        name,
+        arg: if has_arg { Arg::Required } else { Arg::None },
+        id,
+        flags,
+        excl,
+    }
 }
 
 /// Implemented by every typed extension that can be written from text.
@@ -124,27 +191,11 @@ impl Services {
     }
 }
 
-/// `strtoumax(s, _, 0)` accepting the whole string: decimal, `0x` hex or
-/// leading-`0` octal; no sign.
-pub fn parse_uint(s: &str, max: u64) -> Result<u64, String> {
-    let t = s.trim_start();
-    if t.starts_with('-') || t.is_empty() {
-        return Err(format!("`{s}' is not a valid number"));
-    }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    let (digits, radix) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
-        (h, 16)
-    } else if t.len() > 1 && t.starts_with('0') {
-        (&t[1..], 8)
-    } else {
-        (t, 10)
-    };
-    let v =
-        u64::from_str_radix(digits, radix).map_err(|_| format!("`{s}' is not a valid number"))?;
-    if v > max {
-        return Err(format!("`{s}' is out of range (at most {max})"));
-    }
-    Ok(v)
+/// `strncasecmp(word, name, strlen(word)) == 0`, how iptables matches
+/// abbreviated keywords: `word` is a case-insensitive prefix of `name` (the
+/// empty word is a prefix of every name).
+pub(crate) fn abbreviates(word: &str, name: &str) -> bool {
+    name.len() >= word.len() && name.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
 }
 
 /// `xtables_parse_port`: a number or a service name for `proto`.
@@ -195,117 +246,9 @@ pub fn proto_name_for_ports(proto: u16) -> &'static str {
     }
 }
 
-/// An address with an optional `/prefix` or `/mask`, numeric only (host
-/// names are not resolved: nfdoctor never does DNS). Returns the address
-/// already ANDed with the mask, as iptables stores it.
-pub fn parse_addr_mask(s: &str, family: Family) -> Result<([u8; 16], [u8; 16]), String> {
-    let (addr, mask) = match s.split_once('/') {
-        Some((a, m)) => (a, Some(m)),
-        None => (s, None),
-    };
-    let mut a = [0u8; 16];
-    let mut m = [0u8; 16];
-    match family {
-        Family::Ipv4 => {
-            let ip: Ipv4Addr = parse_ipv4(addr)?;
-            a[..4].copy_from_slice(&ip.octets());
-            let mask = match mask {
-                None => u32::MAX,
-                Some(ms) if ms.contains('.') => u32::from(parse_ipv4(ms)?),
-                Some(ms) => {
-                    let bits =
-                        parse_uint(ms, 32).map_err(|_| format!("invalid mask `{ms}' specified"))?;
-                    if bits == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - bits)
-                    }
-                }
-            };
-            m[..4].copy_from_slice(&mask.to_be_bytes());
-            for i in 0..4 {
-                a[i] &= m[i];
-            }
-        }
-        Family::Ipv6 => {
-            let ip: Ipv6Addr = addr
-                .parse()
-                .map_err(|_| format!("host/network `{addr}' not found"))?;
-            a = ip.octets();
-            let mask = match mask {
-                None => u128::MAX,
-                Some(ms) if ms.contains(':') => u128::from(
-                    ms.parse::<Ipv6Addr>()
-                        .map_err(|_| format!("invalid mask `{ms}' specified"))?,
-                ),
-                Some(ms) => {
-                    let bits = parse_uint(ms, 128)
-                        .map_err(|_| format!("invalid mask `{ms}' specified"))?;
-                    if bits == 0 {
-                        0
-                    } else {
-                        u128::MAX << (128 - bits)
-                    }
-                }
-            };
-            m = mask.to_be_bytes();
-            for i in 0..16 {
-                a[i] &= m[i];
-            }
-        }
-    }
-    Ok((a, m))
-}
-
-/// A dotted quad as inet_aton-style iptables accepts (`1.2.3.4`; shorter
-/// forms like `10.1` are accepted by iptables too and mean `10.0.0.1`).
-pub fn parse_ipv4(s: &str) -> Result<Ipv4Addr, String> {
-    if let Ok(ip) = s.parse::<Ipv4Addr>() {
-        return Ok(ip);
-    }
-    // xtables' numeric_to_ipaddr: up to four dot-separated bytes, the
-    // last one filling the remaining positions from the right.
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
-        return Err(format!("host/network `{s}' not found"));
-    }
-    let mut bytes = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
-        let v = p
-            .parse::<u8>()
-            .map_err(|_| format!("host/network `{s}' not found"))?;
-        let at = if i == parts.len() - 1 { 3 } else { i };
-        bytes[at] = v;
-    }
-    Ok(Ipv4Addr::from(bytes))
-}
-
-/// `VALUE[/MASK]` with strtoul base 0 numbers (marks): mask defaults to
-/// all ones.
-pub fn parse_value_mask(s: &str) -> Result<(u32, u32), String> {
-    match s.split_once('/') {
-        Some((v, m)) => Ok((
-            parse_uint(v, u32::MAX as u64)? as u32,
-            parse_uint(m, u32::MAX as u64)? as u32,
-        )),
-        None => Ok((parse_uint(s, u32::MAX as u64)? as u32, u32::MAX)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_like_strtoul() {
-        assert_eq!(parse_uint("10", 100), Ok(10));
-        assert_eq!(parse_uint("0x10", 100), Ok(16));
-        assert_eq!(parse_uint("010", 100), Ok(8));
-        assert_eq!(parse_uint("0", 100), Ok(0));
-        assert!(parse_uint("-1", 100).is_err());
-        assert!(parse_uint("101", 100).is_err());
-        assert!(parse_uint("1x", 100).is_err());
-    }
 
     #[test]
     fn ports_and_ranges() {
@@ -315,19 +258,5 @@ mod tests {
         assert_eq!(parse_port_range(":1023", "tcp", &s), Ok((0, 1023)));
         assert!(parse_port_range("9:1", "tcp", &s).is_err());
         assert!(parse_port_range("nope", "tcp", &s).is_err());
-    }
-
-    #[test]
-    fn addresses_are_masked() {
-        let (a, m) = parse_addr_mask("10.1.2.3/23", Family::Ipv4).unwrap();
-        assert_eq!(&a[..4], &[10, 1, 2, 0]);
-        assert_eq!(&m[..4], &[255, 255, 254, 0]);
-        let (_, m) = parse_addr_mask("10.0.0.0/255.0.255.0", Family::Ipv4).unwrap();
-        assert_eq!(&m[..4], &[255, 0, 255, 0]);
-        let (a, m) = parse_addr_mask("fd00::1/64", Family::Ipv6).unwrap();
-        assert_eq!(a[15], 0);
-        assert_eq!(m[7], 0xff);
-        assert_eq!(m[8], 0);
-        assert!(parse_addr_mask("example.com", Family::Ipv4).is_err());
     }
 }

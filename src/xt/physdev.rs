@@ -1,8 +1,8 @@
 //! `physdev` match, revision 0 (`xt_physdev_info`): bridge port names with
 //! interface-style masks, and the is-in/is-out/is-bridged tests.
 
-use super::log::Seen;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
@@ -122,12 +122,14 @@ pub(crate) fn parse_interface(arg: &str) -> Result<(String, [u8; IFNAMSIZ]), Str
 }
 
 impl Parse for Physdev {
+    // libxt_physdev's ids: O_PHYSDEV_IN 0, O_PHYSDEV_OUT 1, O_PHYSDEV_IS_IN 2,
+    // O_PHYSDEV_IS_OUT 3, O_PHYSDEV_IS_BRIDGED 4.
     const OPTIONS: &'static [OptSpec] = &[
-        opt("physdev-in", Arg::Required),
-        opt("physdev-out", Arg::Required),
-        opt("physdev-is-in", Arg::None),
-        opt("physdev-is-out", Arg::None),
-        opt("physdev-is-bridged", Arg::None),
+        xt_opt("physdev-in", 0, true, INVERT, 0),
+        xt_opt("physdev-out", 1, true, INVERT, 0),
+        xt_opt("physdev-is-in", 2, false, INVERT, 0),
+        xt_opt("physdev-is-out", 3, false, INVERT, 0),
+        xt_opt("physdev-is-bridged", 4, false, INVERT, 0),
     ];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
@@ -141,23 +143,24 @@ impl Parse for Physdev {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (id, bit) = match name {
-            "physdev-in" => (0, XT_PHYSDEV_OP_IN),
-            "physdev-out" => (1, XT_PHYSDEV_OP_OUT),
-            "physdev-is-in" => (2, XT_PHYSDEV_OP_ISIN),
-            "physdev-is-out" => (3, XT_PHYSDEV_OP_ISOUT),
-            "physdev-is-bridged" => (4, XT_PHYSDEV_OP_BRIDGED),
-            _ => return Err(format!("unknown option --{name}")),
+        let (entry, arg) = self
+            .seen
+            .take("physdev", Self::OPTIONS, name, arg, invert)?;
+        let bit = match entry.id {
+            0 => XT_PHYSDEV_OP_IN,
+            1 => XT_PHYSDEV_OP_OUT,
+            2 => XT_PHYSDEV_OP_ISIN,
+            3 => XT_PHYSDEV_OP_ISOUT,
+            _ => XT_PHYSDEV_OP_BRIDGED,
         };
-        self.seen.take("physdev", name, id, invert, true)?;
         match bit {
             XT_PHYSDEV_OP_IN => {
-                let (n, m) = parse_interface(arg.unwrap_or(""))?;
+                let (n, m) = parse_interface(arg)?;
                 self.physindev = n;
                 self.in_mask = m;
             }
             XT_PHYSDEV_OP_OUT => {
-                let (n, m) = parse_interface(arg.unwrap_or(""))?;
+                let (n, m) = parse_interface(arg)?;
                 self.physoutdev = n;
                 self.out_mask = m;
             }
@@ -181,7 +184,7 @@ impl Parse for Physdev {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::log::testing::{captured, parse, V4, V6};
+    use crate::xt::testing::{captured, parse, V4, V6};
 
     const NONE: Option<&str> = None;
 

@@ -1,9 +1,9 @@
 //! `pkttype` match, revision 0 (`xt_pkttype_info`: the skb's
 //! `PACKET_*` type and an `int` inversion flag).
 
-use super::mark::opts::{self, Seen, XtOpt, INVERT, MAND};
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
-use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
+use super::options::Seen;
+use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
+use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_pkttype_info;
 use serde::Serialize;
@@ -38,11 +38,7 @@ impl Codec for Pkttype {
             return Ok(None);
         }
         let p: xt_pkttype_info = read_payload("pkttype", 0, data)?;
-        let invert = match p.invert {
-            0 => false,
-            1 => true,
-            n => return Err(XtError::new("pkttype", 0, format!("invert flag {n}"))),
-        };
+        let invert = invert_flag("pkttype", 0, p.invert)?;
         Ok(Some(Pkttype {
             pkttype: p.pkttype,
             invert,
@@ -71,10 +67,8 @@ impl Codec for Pkttype {
     }
 }
 
-const PKTTYPE_OPTS: &[XtOpt] = &[opts::xo("pkt-type", 0, true, MAND | INVERT, 0)];
-
 impl Parse for Pkttype {
-    const OPTIONS: &'static [OptSpec] = &[opt("pkt-type", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("pkt-type", 0, true, MAND | INVERT, 0)];
 
     fn start(_: &str, _: &ParseCtx<'_>) -> Self {
         Pkttype::default()
@@ -87,7 +81,9 @@ impl Parse for Pkttype {
         invert: bool,
         _: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        let (_, arg) = self.seen.take("pkttype", PKTTYPE_OPTS, name, arg, invert)?;
+        let (_, arg) = self
+            .seen
+            .take("pkttype", Self::OPTIONS, name, arg, invert)?;
         self.pkttype = TYPES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(arg))
@@ -100,7 +96,7 @@ impl Parse for Pkttype {
     }
 
     fn finish(&mut self, _: &ParseCtx<'_>) -> Result<u8, String> {
-        self.seen.check("pkttype", PKTTYPE_OPTS)?;
+        self.seen.check("pkttype", Self::OPTIONS)?;
         Ok(0)
     }
 }
@@ -108,7 +104,7 @@ impl Parse for Pkttype {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::mark::tests::{hex, parse_with, roundtrip};
+    use crate::xt::testing::{parse, roundtrip, unhex, V4};
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).
     #[test]
@@ -124,25 +120,18 @@ mod tests {
             ("MCAST", false, "0200000000000000", " --pkt-type multicast"),
         ] {
             roundtrip::<Pkttype>(0, Family::Ipv4, data, text);
-            let (p, rev) = parse_with::<Pkttype>(
-                "pkttype",
-                Family::Ipv4,
-                0,
-                &[("pkt-type", Some(arg), invert)],
-            )
-            .expect("parses");
+            let (p, rev) = parse::<Pkttype>(V4, "pkttype", &[("pkt-type", Some(arg), invert)])
+                .expect("parses");
             assert_eq!(rev, 0);
-            assert_eq!(p.encode(0, Family::Ipv4), hex(data));
+            assert_eq!(p.encode(0, Family::Ipv4), unhex(data));
         }
         roundtrip::<Pkttype>(0, Family::Ipv6, "0700000000000000", " --pkt-type 7");
-        assert!(Pkttype::decode(0, Family::Ipv4, &hex("0000000002000000")).is_err());
+        assert!(Pkttype::decode(0, Family::Ipv4, &unhex("0000000002000000")).is_err());
     }
 
     #[test]
     fn errors() {
-        let p = |a: &[(&str, Option<&str>, bool)]| {
-            parse_with::<Pkttype>("pkttype", Family::Ipv4, 0, a).map(|_| ())
-        };
+        let p = |a: &[(&str, Option<&str>, bool)]| parse::<Pkttype>(V4, "pkttype", a).map(|_| ());
         assert_eq!(
             p(&[("pkt-type", Some("outgoing"), false)]),
             Err("Bad packet type 'outgoing'".into())

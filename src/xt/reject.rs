@@ -1,8 +1,8 @@
 //! `REJECT` target, revision 0 (`ipt_reject_info` / `ip6t_reject_info`:
 //! one u32 whose meaning differs between IPv4 and IPv6).
 
-use super::log::Seen;
-use super::parse::{opt, Arg, OptSpec, Parse, ParseCtx};
+use super::options::Seen;
+use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -134,10 +134,7 @@ impl Reject {
             Family::Ipv4 => (&IPV4_NAMES, &IPV4_ALIASES),
             Family::Ipv6 => (&IPV6_NAMES, &IPV6_ALIASES),
         };
-        let prefix_of = |full: &str| {
-            full.len() >= word.len()
-                && full.as_bytes()[..word.len()].eq_ignore_ascii_case(word.as_bytes())
-        };
+        let prefix_of = |full: &str| abbreviates(word, full);
         (0..names.len()).find_map(|i| {
             let (Some(name), Some(alias)) = (names[i], aliases[i]) else {
                 return None;
@@ -162,7 +159,7 @@ impl Reject {
 }
 
 impl Parse for Reject {
-    const OPTIONS: &'static [OptSpec] = &[opt("reject-with", Arg::Required)];
+    const OPTIONS: &'static [OptSpec] = &[xt_opt("reject-with", 0, true, 0, 0)];
 
     /// `REJECT_init`: port unreachable by default.
     fn start(_: &str, ctx: &ParseCtx<'_>) -> Self {
@@ -179,11 +176,7 @@ impl Parse for Reject {
         invert: bool,
         ctx: &ParseCtx<'_>,
     ) -> Result<(), String> {
-        if name != "reject-with" {
-            return Err(format!("unknown option --{name}"));
-        }
-        self.seen.take("REJECT", name, 0, invert, false)?;
-        let arg = arg.unwrap_or("");
+        let (_, arg) = self.seen.take("REJECT", Self::OPTIONS, name, arg, invert)?;
         self.with = Reject::lookup(arg, ctx.family)
             .ok_or_else(|| format!("unknown reject type \"{arg}\""))?;
         Ok(())
@@ -202,38 +195,22 @@ impl Parse for Reject {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ruleset::protocols::ProtoNames;
-    use crate::xt::parse::Services;
+    use crate::xt::testing::{self, save, Rule, V4};
 
+    /// `-p PROTO -j REJECT [--reject-with WITH]`, always revision 0.
     fn parse(family: Family, proto: u16, with: Option<&str>) -> Result<Reject, String> {
-        let protocols = ProtoNames::default();
-        let services = Services::default();
-        let ctx = ParseCtx {
+        let rule = Rule {
             family,
-            proto,
-            proto_invert: false,
-            table: "filter",
-            protocols: &protocols,
-            services: &services,
-            set_index: &|_| None,
+            proto: proto.into(),
+            ..V4
         };
-        let mut r = Reject::start("REJECT", &ctx);
-        if let Some(w) = with {
-            r.option("reject-with", Some(w), false, &ctx)?;
-        }
-        assert_eq!(r.finish(&ctx)?, 0);
+        let opts: Vec<_> = with
+            .map(|w| ("reject-with", Some(w), false))
+            .into_iter()
+            .collect();
+        let (r, rev) = testing::parse::<Reject>(rule, "REJECT", &opts)?;
+        assert_eq!(rev, 0);
         Ok(r)
-    }
-
-    fn save(r: &Reject, family: Family) -> String {
-        let mut s = String::new();
-        let ctx = SaveCtx {
-            family,
-            proto: 0,
-            set_name: &|_| None,
-        };
-        r.save(&ctx, &mut s);
-        s
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub struct Set {
     /// Number of `src`/`dst` words.
     pub dim: u8,
     /// `match_set.flags`: `IPSET_INV_MATCH` (bit 0), bit `i` set when word
-    /// `i` (1-based) is `src`, and revision 2's [`IPSET_RETURN_NOMATCH`].
+    /// `i` (1-based) is `src`, and revision 2's `IPSET_RETURN_NOMATCH`.
     pub flags: u8,
     /// Revisions 3–4.
     pub packets: SetCounter,
@@ -347,7 +347,7 @@ impl Parse for Set {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::xt::log::testing::{captured, parse, save, unhex, V4, V6};
+    use crate::xt::testing::{captured, parse, save, unhex, V4, V6};
 
     const NONE: Option<&str> = None;
 

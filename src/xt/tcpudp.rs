@@ -261,13 +261,6 @@ fn parse_tcp_flags(list: &str) -> Result<u8, String> {
     Ok(flags)
 }
 
-fn check_proto(ctx: &ParseCtx<'_>, proto: u16, name: &str) -> Result<(), String> {
-    if ctx.proto != proto || ctx.proto_invert {
-        return Err(format!("{name} match requires `-p {name}' (without `!')"));
-    }
-    Ok(())
-}
-
 impl Parse for Tcp {
     const OPTIONS: &'static [OptSpec] = &[
         opt("source-port", Arg::Required),
@@ -333,7 +326,7 @@ impl Parse for Tcp {
     }
 
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 6, "tcp")?;
+        ctx.require_proto(6, "tcp", "tcp")?;
         Ok(0)
     }
 }
@@ -373,7 +366,7 @@ impl Parse for Udp {
     }
 
     fn finish(&mut self, ctx: &ParseCtx<'_>) -> Result<u8, String> {
-        check_proto(ctx, 17, "udp")?;
+        ctx.require_proto(17, "udp", "udp")?;
         Ok(0)
     }
 }
@@ -381,14 +374,7 @@ impl Parse for Udp {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ctx() -> SaveCtx<'static> {
-        SaveCtx {
-            family: Family::Ipv4,
-            proto: 6,
-            set_name: &|_| None,
-        }
-    }
+    use crate::xt::testing::save;
 
     #[test]
     fn dport_80_matches_capture() {
@@ -397,8 +383,7 @@ mod tests {
         let t = Tcp::decode(0, Family::Ipv4, &bytes).unwrap().unwrap();
         assert_eq!(t.dport, PortRange::single(80));
         assert_eq!(t.encode(0, Family::Ipv4), bytes);
-        let mut s = String::new();
-        t.save(&ctx(), &mut s);
+        let s = save(&t, Family::Ipv4);
         assert_eq!(s, " --dport 80");
     }
 
@@ -415,8 +400,7 @@ mod tests {
             flags_invert: true,
             ..Tcp::default()
         };
-        let mut s = String::new();
-        t.save(&ctx(), &mut s);
+        let s = save(&t, Family::Ipv4);
         assert_eq!(s, " ! --sport 1000:2000 ! --tcp-flags FIN,SYN,RST,ACK SYN");
     }
 

@@ -1,6 +1,7 @@
 //! Text helpers that reproduce libxtables' formatting byte for byte:
 //! addresses as glibc's `inet_ntop` writes them, masks, quoted strings.
 
+use crate::Family;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -104,6 +105,23 @@ pub fn ipv6_mask_suffix(mask: [u8; 16]) -> String {
     }
 }
 
+/// An `nf_inet_addr` (IPv4 in its first 4 bytes) as `inet_ntop` writes it.
+pub fn inet(family: Family, addr: &[u8; 16]) -> String {
+    match family {
+        Family::Ipv4 => ipv4([addr[0], addr[1], addr[2], addr[3]]),
+        Family::Ipv6 => ipv6(*addr),
+    }
+}
+
+/// The mask suffix of an `nf_inet_addr` mask (see [`ipv4_mask_suffix`],
+/// [`ipv6_mask_suffix`]).
+pub fn inet_mask_suffix(family: Family, mask: &[u8; 16]) -> String {
+    match family {
+        Family::Ipv4 => ipv4_mask_suffix([mask[0], mask[1], mask[2], mask[3]]),
+        Family::Ipv6 => ipv6_mask_suffix(*mask),
+    }
+}
+
 /// `xtables_save_string`: a space, then the value bare if it is only
 /// `[A-Za-z0-9_-]`, else double-quoted with `"`, `\` and `'` escaped.
 pub fn save_string(out: &mut String, value: &str) {
@@ -130,6 +148,16 @@ pub fn save_string(out: &mut String, value: &str) {
 /// lossily decoded).
 pub fn c_string(field: &[u8]) -> String {
     String::from_utf8_lossy(nfdoctor_sys::c_name_bytes(field)).into_owned()
+}
+
+/// `s` as a NUL-terminated C string field of `N` bytes: at most `N - 1`
+/// bytes of it (cut wherever that falls, as `strncpy` does), zero-padded.
+pub fn c_field<const N: usize>(s: &str) -> [u8; N] {
+    let mut field = [0u8; N];
+    let bytes = s.as_bytes();
+    let n = bytes.len().min(N - 1);
+    field[..n].copy_from_slice(&bytes[..n]);
+    field
 }
 
 /// `xtables_print_mac`: lowercase, colon separated.
