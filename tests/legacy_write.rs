@@ -294,6 +294,16 @@ fn child_roundtrip() {
     }
 }
 
+/// A corpus file's `#! ` lines: commands to run before loading it.
+fn setup_lines(file: &Path) -> String {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.strip_prefix("#! "))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
 #[test]
 fn every_fixture_round_trips_byte_for_byte() {
     if !legacy_available() {
@@ -303,7 +313,12 @@ fn every_fixture_round_trips_byte_for_byte() {
     let mut summary = Vec::new();
     for file in fixture_files() {
         let family = family_of(&file);
-        let setup = format!("{}-legacy-restore < '{}'", cmd(family), file.display());
+        let setup = format!(
+            "{}{}-legacy-restore < '{}'",
+            setup_lines(&file),
+            cmd(family),
+            file.display()
+        );
         let v = if family == Family::Ipv6 { "6" } else { "4" };
         let lines = in_netns_ok("roundtrip", &setup, &[("NFD_FAMILY", v.to_string())]);
         assert!(!lines.is_empty(), "{}: no table checked", file.display());
