@@ -2,6 +2,7 @@
 
 mod check;
 mod env;
+mod fix;
 mod modules;
 mod output;
 mod restore;
@@ -26,6 +27,8 @@ pub struct Cli {
 enum Command {
     /// Diagnose Docker's netfilter setup and say how to fix each problem.
     Check(check::CheckArgs),
+    /// Put Docker's missing rules back, without restarting Docker.
+    Fix(fix::FixArgs),
     /// Print the kernel's rules exactly as iptables-save would.
     Save(save::SaveArgs),
     /// Load rules in iptables-save format, as iptables-restore would.
@@ -58,6 +61,7 @@ pub fn main() -> i32 {
     }
     match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Fix(args) => fix::run(&args),
         Command::Save(args) => save::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::Env(args) => env::run(&args),

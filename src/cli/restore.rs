@@ -266,7 +266,7 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
         let current = if existing.iter().any(|t| t == name) {
             legacy::read_table(&mut kernel, family, name).map_err(|e| e.to_string())?
         } else {
-            empty_builtin_table(name)
+            crate::ruleset::edit::builtin_table(name)
         };
         let after = plan_table(script, name, &current, flush)?;
         legacy::encode::encode_table(family, &after).map_err(|e| e.to_string())?;
@@ -301,23 +301,6 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
         }
     }
     Ok(())
-}
-
-/// A legacy table as the kernel creates it: every built-in chain, empty,
-/// policy ACCEPT.
-fn empty_builtin_table(name: &str) -> Table {
-    let mut t = empty_table(name);
-    for (table, chain, _, _, _) in crate::ruleset::BUILTIN_CHAINS {
-        if *table == name {
-            let e = crate::ruleset::edit::Edit::EnsureBuiltin {
-                chain: chain.to_string(),
-                policy: None,
-                counters: None,
-            };
-            let _ = crate::ruleset::edit::apply(&mut t, &e);
-        }
-    }
-    t
 }
 
 /// Applies every block for table `name` to `current`.

@@ -1,4 +1,60 @@
 //! `fix`: plan the edits that put Docker's rules back where Docker keeps
 //! them, touching nothing else, and apply them atomically per back end.
 
+pub mod apply;
 pub mod place;
+pub mod plan;
+
+use crate::doctor::checks::rules::{docker_backend, expectations};
+use crate::doctor::facts::Facts;
+use crate::doctor::report::Scope;
+use apply::Action;
+use plan::Knowledge;
+use serde::Serialize;
+
+/// What `fix` did, or (dry run) would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FixReport {
+    pub schema: &'static str,
+    pub dry_run: bool,
+    /// Rule and chain changes, in order.
+    pub actions: Vec<Action>,
+    /// `--all`: modules loaded, sysctls set.
+    pub host_actions: Vec<String>,
+    /// Why some family or back end could not be repaired.
+    pub problems: Vec<String>,
+}
+
+/// Repairs Docker's rules (and with `all`, modules and IP forwarding) as
+/// `facts` show them to be.
+pub fn fix(facts: &Facts, dry_run: bool, all: bool) -> FixReport {
+    let mut report = FixReport {
+        schema: "nfdoctor.fix/1",
+        dry_run,
+        ..FixReport::default()
+    };
+    let knowledge = if facts.docker.is_ok() {
+        Knowledge::Full
+    } else {
+        Knowledge::DaemonOnly
+    };
+    let mut scope = Scope::default();
+    for exp in expectations(facts, &mut scope) {
+        if exp.tables.is_empty() || exp.backend != crate::docker::rules::FirewallBackend::Iptables {
+            continue;
+        }
+        let backend = docker_backend(facts, exp.family);
+        match apply::repair_family(&exp, backend, knowledge, dry_run) {
+            Ok(actions) => report.actions.extend(actions),
+            Err(e) => report
+                .problems
+                .push(format!("{} {backend}: {e}", exp.family)),
+        }
+    }
+    if all {
+        host::fix_host(facts, dry_run, &mut report);
+    }
+    report
+}
+
+pub mod host;

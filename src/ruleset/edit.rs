@@ -256,6 +256,27 @@ fn check_target(table: &Table, chain: &str, rule: &Rule) -> Result<(), EditError
     Ok(())
 }
 
+/// A table as the legacy kernel creates it: every built-in chain, empty,
+/// policy ACCEPT.
+pub fn builtin_table(name: &str) -> Table {
+    let mut t = Table {
+        name: name.to_string(),
+        chains: Vec::new(),
+        compat: TableCompat::Compatible,
+    };
+    for (table, chain, _, _, _) in BUILTIN_CHAINS {
+        if *table == name {
+            let e = Edit::EnsureBuiltin {
+                chain: chain.to_string(),
+                policy: None,
+                counters: None,
+            };
+            let _ = apply(&mut t, &e);
+        }
+    }
+    t
+}
+
 /// Built-in chains by hook, then user chains by name: the order both
 /// iptables-save variants print.
 pub fn sort_chains(table: &mut Table) {

@@ -1,0 +1,102 @@
+//! `nfdoctor fix`: put Docker's rules back without restarting Docker, then
+//! check again. `--dry-run` shows the plan and changes nothing.
+
+use super::output::Stdout;
+use crate::doctor::diagnose;
+use crate::doctor::gather::{gather, GatherOptions};
+use crate::doctor::report::use_color;
+use crate::repair::fix;
+use clap::Args;
+use std::fmt::Write;
+
+#[derive(Debug, Args)]
+pub struct FixArgs {
+    /// Show what would change (as iptables commands, with reasons); change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also load missing kernel modules and turn IP forwarding on.
+    #[arg(long)]
+    all: bool,
+    /// Print the result as JSON (schema in the README).
+    #[arg(long)]
+    json: bool,
+    /// The Docker Engine API socket (default: $DOCKER_HOST, else
+    /// unix:///var/run/docker.sock).
+    #[arg(long, value_name = "unix:///PATH")]
+    docker_host: Option<String>,
+}
+
+pub fn run(args: &FixArgs) -> i32 {
+    let opts = GatherOptions {
+        docker_host: args.docker_host.clone(),
+    };
+    let facts = gather(&opts);
+    if facts.rulesets.iter().all(|r| r.result.is_err()) {
+        let report = diagnose(&facts);
+        eprint!("{}", report.render(false));
+        return 2;
+    }
+    let result = fix(&facts, args.dry_run, args.all);
+    let after = (!args.dry_run).then(|| diagnose(&gather(&opts)));
+    let mut out = Stdout::new();
+    if args.json {
+        let mut v = serde_json::to_value(&result).unwrap_or_default();
+        if let (Some(check), serde_json::Value::Object(m)) = (&after, &mut v) {
+            m.insert(
+                "check".into(),
+                serde_json::to_value(check).unwrap_or_default(),
+            );
+        }
+        let _ = out.write(&(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"));
+    } else {
+        let mut text = String::new();
+        let n = result.actions.len() + result.host_actions.len();
+        let verb = if args.dry_run {
+            "would change"
+        } else {
+            "changed"
+        };
+        if n == 0 {
+            let _ = writeln!(
+                text,
+                "nfdoctor fix: nothing to do: Docker's rules are complete"
+            );
+        } else {
+            let _ = writeln!(
+                text,
+                "nfdoctor fix: {verb} {n} thing(s){}",
+                if args.dry_run {
+                    " (dry run: nothing was changed)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let mut last = None;
+        for a in &result.actions {
+            let head = (a.family, a.backend);
+            if last != Some(head) {
+                let _ = writeln!(text, "{} ({} back end):", a.family, a.backend);
+                last = Some(head);
+            }
+            let _ = writeln!(text, "  {}\n      # {}", a.command, a.why);
+        }
+        for h in &result.host_actions {
+            let _ = writeln!(text, "  {h}");
+        }
+        for p in &result.problems {
+            let _ = writeln!(text, "could not fix: {p}");
+        }
+        if let Some(check) = &after {
+            let _ = writeln!(text, "\nafterwards:");
+            text.push_str(&check.render(use_color()));
+        }
+        let _ = out.write(&text);
+    }
+    let _ = out.flush();
+    match &after {
+        _ if !result.problems.is_empty() => 1,
+        Some(check) => check.exit_code,
+        None => 0,
+    }
+}

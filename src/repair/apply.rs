@@ -1,0 +1,220 @@
+//! Putting the plan into the kernel: per back end and family, read the
+//! tables with their generation (nf_tables) or under the xtables lock
+//! (legacy), plan against exactly that state, and write it in one batch or
+//! one replace per table; a concurrent change means planning again.
+
+use super::place::Step;
+use super::plan::{plan_table, Knowledge};
+use crate::backend::legacy::lock::{LockWait, XtLock};
+use crate::backend::legacy::write::{update_table, WriteOptions};
+use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange, WriteError};
+use crate::backend::nft::NftReader;
+use crate::backend::{legacy, Backend, BackendError};
+use crate::docker::rules::Expected;
+use crate::netlink::BatchError;
+use crate::ruleset::edit::{apply, Edit};
+use crate::ruleset::{Table, TableCompat};
+use crate::Family;
+use serde::Serialize;
+use std::cell::RefCell;
+
+/// One planned (or made) change, as an iptables command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Action {
+    pub family: Family,
+    pub backend: Backend,
+    pub table: String,
+    /// `-t nat -I DOCKER 2 …`, `-t filter -N DOCKER-USER`.
+    pub command: String,
+    pub why: String,
+}
+
+/// The largest nf_tables batch tried in one send.
+const MAX_BATCH: usize = 64 << 20;
+
+fn empty(name: &str) -> Table {
+    Table {
+        name: name.to_string(),
+        chains: Vec::new(),
+        compat: TableCompat::Compatible,
+    }
+}
+
+/// Renders `steps` (applied in order to `table`) as iptables commands.
+pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step]) -> Vec<Action> {
+    let protocols = crate::ruleset::protocols::ProtoNames::system();
+    let no_sets = |_: u16| None;
+    let printer = crate::ruleset::save::Printer {
+        family,
+        counters: false,
+        protocols: &protocols,
+        set_name: &no_sets,
+    };
+    let mut current = table.clone();
+    let mut out = Vec::new();
+    for s in steps {
+        let t = &table.name;
+        let spec = |chain: &str, rule: &crate::ruleset::Rule| {
+            let mut line = String::new();
+            printer.rule(chain, rule, &mut line);
+            line.trim_end()
+                .trim_start_matches("-A ")
+                .trim_start_matches(chain)
+                .trim_start()
+                .to_string()
+        };
+        let command = match &s.edit {
+            Edit::CreateChain { chain } => format!("-t {t} -N {chain}"),
+            Edit::EnsureBuiltin { chain, .. } => {
+                format!("-t {t} -L {chain}   (creates the built-in chain)")
+            }
+            Edit::Insert { chain, index, rule } => {
+                let len = current.chain(chain).map(|c| c.rules.len()).unwrap_or(0);
+                if *index == len {
+                    format!("-t {t} -A {chain} {}", spec(chain, rule))
+                } else {
+                    format!("-t {t} -I {chain} {} {}", index + 1, spec(chain, rule))
+                }
+            }
+            Edit::Replace { chain, index, rule } => {
+                format!("-t {t} -R {chain} {} {}", index + 1, spec(chain, rule))
+            }
+            Edit::Append { chain, rule } => format!("-t {t} -A {chain} {}", spec(chain, rule)),
+            other => format!("-t {t} {other:?}"),
+        };
+        let _ = apply(&mut current, &s.edit);
+        out.push(Action {
+            family,
+            backend,
+            table: table.name.clone(),
+            command,
+            why: s.why.clone(),
+        });
+    }
+    out
+}
+
+/// Plans (and unless `dry_run`, applies) one family in `backend`.
+pub fn repair_family(
+    expected: &Expected,
+    backend: Backend,
+    knowledge: Knowledge,
+    dry_run: bool,
+) -> Result<Vec<Action>, String> {
+    let family = expected.family;
+    match backend {
+        Backend::Nft => {
+            let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
+            for _ in 0..5 {
+                let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
+                let mut planned = Vec::new();
+                for et in &expected.tables {
+                    let before = current.tables.iter().find(|t| t.name == et.name);
+                    if let Some(TableCompat::Incompatible { reason }) = before.map(|t| &t.compat) {
+                        return Err(format!(
+                            "{family} table {} holds rules iptables cannot express ({reason}); not touching it",
+                            et.name
+                        ));
+                    }
+                    let start = before.cloned().unwrap_or_else(|| empty(&et.name));
+                    let (steps, after) =
+                        plan_table(expected, &start, knowledge).map_err(|e| e.to_string())?;
+                    if !steps.is_empty() {
+                        planned.push((before, start, steps, after));
+                    }
+                }
+                let actions: Vec<Action> = planned
+                    .iter()
+                    .flat_map(|(_, start, steps, _)| describe(family, backend, start, steps))
+                    .collect();
+                if dry_run || planned.is_empty() {
+                    return Ok(actions);
+                }
+                let changes: Vec<TableChange<'_>> = planned
+                    .iter()
+                    .map(|(before, _, _, after)| TableChange {
+                        before: *before,
+                        after,
+                        mode: Mode::Update,
+                    })
+                    .collect();
+                match write_tables(
+                    reader.connection(),
+                    family,
+                    genid,
+                    &changes,
+                    true,
+                    MAX_BATCH,
+                ) {
+                    Ok(_) => return Ok(actions),
+                    Err(WriteError::Batch(BatchError::Conflict { .. })) => continue,
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Err("the ruleset kept changing while it was repaired; nothing was changed".into())
+        }
+        Backend::Legacy => {
+            let mut kernel = legacy::RawSocket::open(family).map_err(|e| {
+                BackendError::legacy_io(family, "opening a raw socket".into(), e).to_string()
+            })?;
+            let existing = legacy::table_names(family);
+            let mut actions = Vec::new();
+            let lock = if dry_run {
+                None
+            } else {
+                Some(
+                    XtLock::acquire(LockWait::Up(std::time::Duration::from_secs(10)))
+                        .map_err(|e| e.to_string())?,
+                )
+            };
+            for et in &expected.tables {
+                if dry_run {
+                    let current = if existing.iter().any(|t| t == &et.name) {
+                        legacy::read_table(&mut kernel, family, &et.name)
+                            .map_err(|e| e.to_string())?
+                    } else {
+                        crate::ruleset::edit::builtin_table(&et.name)
+                    };
+                    let (steps, _) =
+                        plan_table(expected, &current, knowledge).map_err(|e| e.to_string())?;
+                    actions.extend(describe(family, backend, &current, &steps));
+                    continue;
+                }
+                let made: RefCell<Vec<Action>> = RefCell::new(Vec::new());
+                let Some(lock) = &lock else { continue };
+                let result = update_table(
+                    &mut kernel,
+                    family,
+                    &et.name,
+                    &WriteOptions::with_lock(lock),
+                    5,
+                    |current: &Table| -> Result<Table, PlanOrWrite> {
+                        let (steps, after) = plan_table(expected, current, knowledge)
+                            .map_err(|e| PlanOrWrite::Plan(e.to_string()))?;
+                        if steps.is_empty() {
+                            // Complete: no replace at all (a second fix changes nothing).
+                            return Err(PlanOrWrite::NothingToDo);
+                        }
+                        *made.borrow_mut() = describe(family, backend, current, &steps);
+                        Ok(after)
+                    },
+                );
+                match result {
+                    Ok(_) | Err(PlanOrWrite::NothingToDo) => actions.extend(made.into_inner()),
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            Ok(actions)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum PlanOrWrite {
+    #[error("{0}")]
+    Plan(String),
+    #[error("nothing to do")]
+    NothingToDo,
+    #[error(transparent)]
+    Write(#[from] BackendError),
+}
