@@ -67,9 +67,10 @@ pub fn backends(facts: &Facts, out: &mut Vec<Finding>) {
                     .evidence(format!("`{cmd}` resolves to: {}", command_chain(facts)))
                     .fix(format!(
                         "point `{cmd}` back at {rules_in}: sudo update-alternatives --set iptables /usr/sbin/iptables-{rules_in} && \
-                         sudo update-alternatives --set ip6tables /usr/sbin/ip6tables-{rules_in}; or move Docker to {cmd_in}: \
-                         sudo nfdoctor fix (recreates the rules in {cmd_in}), then flush the stale {rules_in} chains"
-                    )),
+                         sudo update-alternatives --set ip6tables /usr/sbin/ip6tables-{rules_in} (the running dockerd follows the \
+                         link on its next call); or keep {cmd_in}: empty the stale {rules_in} rules and restart Docker, which \
+                         rebuilds them in {cmd_in}"
+                    ))
                 );
             }
         }
