@@ -227,3 +227,29 @@ fn check_28_5_nft() {
 fn check_28_5_legacy() {
     healthy_then_breaks(DockerVersion::V28_5, Backend::Legacy);
 }
+
+/// A daemon.json dockerd cannot parse (it would refuse to start next time):
+/// reported with its position, exit 1, and the rules are still checked.
+#[test]
+fn check_broken_daemon_json() {
+    let Some(lab) = Lab::require() else { return };
+    let engine = healthy_engine(&lab, DockerVersion::V28_5, Backend::Nft, &[]);
+    std::fs::write(
+        engine.dir().join("daemon.json"),
+        "{\n  \"iptables\": true,\n  \"bip\" \"172.26.0.1/16\"\n}\n",
+    )
+    .unwrap();
+    let (code, report) = check(&engine);
+    assert_eq!(code, 1, "{report:#}");
+    let f = finding(&report, "daemon-config-invalid");
+    let text = f.to_string();
+    assert!(text.contains("line 3"), "no position in {f:#}");
+    assert!(f["fix"].as_str().unwrap().contains("daemon.json"), "{f:#}");
+    // Nothing else is wrong with the running daemon's rules.
+    assert_eq!(
+        ids(&report),
+        vec!["daemon-config-invalid".to_string()],
+        "{report:#}"
+    );
+    engine.stop();
+}

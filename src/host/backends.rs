@@ -236,16 +236,12 @@ pub fn read_both(family: Family) -> BothRead {
         Ok((rs, names))
     });
     let legacy_read = (|| {
-        let names = legacy::table_names(family);
-        if names.is_empty() {
-            return Ok(Ruleset {
-                family,
-                tables: Vec::new(),
-            });
-        }
+        // The socket is opened even when no table exists, so that a lack of
+        // privilege shows (reading nothing proves nothing).
         let mut sock = legacy::RawSocket::open(family).map_err(|e| {
             crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e)
         })?;
+        let names = legacy::table_names(family);
         legacy::read_ruleset(&mut sock, family, &names)
     })();
     let (nft, nft_table_names) = match nft_read {
