@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and one file per subcommand.
 
 mod check;
+mod demo;
 mod env;
 mod fix;
 mod modules;
@@ -29,6 +30,9 @@ enum Command {
     Check(check::CheckArgs),
     /// Put Docker's missing rules back, without restarting Docker.
     Fix(fix::FixArgs),
+    /// A safe first try: break and repair Docker's rules in a throw-away
+    /// namespace (no root needed).
+    Demo(demo::DemoArgs),
     /// Print the kernel's rules exactly as iptables-save would.
     Save(save::SaveArgs),
     /// Load rules in iptables-save format, as iptables-restore would.
@@ -62,6 +66,7 @@ pub fn main() -> i32 {
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fix(args) => fix::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Save(args) => save::run(&args),
         Command::Restore(args) => restore::run(&args),
         Command::Env(args) => env::run(&args),

@@ -18,6 +18,14 @@ pub struct GatherOptions {
 pub fn gather(opts: &GatherOptions) -> Facts {
     let root = HostRoot::live();
     let env = collect_env(&root, &EnvOptions::from_env());
+    let docker = query_docker(opts.docker_host.as_deref(), &env);
+    gather_with(env, docker)
+}
+
+/// The facts, with the Docker daemon's state already known (the demo
+/// supplies its own; `gather` asks the Engine API).
+pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable>) -> Facts {
+    let root = HostRoot::live();
     let modules = collect_modules(&root, None, Some(&env.privileges));
     let mut backends = Vec::new();
     let mut rulesets = Vec::new();
@@ -35,7 +43,6 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             result: both.legacy,
         });
     }
-    let docker = query_docker(opts.docker_host.as_deref(), &env);
     Facts {
         env,
         modules,

@@ -8,6 +8,7 @@ pub mod backends;
 pub mod bridges;
 pub mod dockerd;
 pub mod firewalld;
+pub mod links;
 pub mod modules;
 pub mod netns;
 pub mod privileges;

@@ -65,6 +65,17 @@ pub enum WriteError {
 
 fn base_chain_msg(batch: &mut Batch, family: Family, table: &str, c: &Chain, create: bool) {
     let Some(base) = &c.base else { return };
+    // iptables' own hook/priority/type for the chain, unless the model says
+    // (a table read from the legacy back end, or built in code, does not).
+    let builtin = crate::ruleset::BUILTIN_CHAINS
+        .iter()
+        .find(|(t, n, _, _, _)| *t == table && *n == c.name);
+    let priority = base.priority.or(builtin.map(|b| b.4)).unwrap_or(0);
+    let chain_type = base
+        .chain_type
+        .as_deref()
+        .or(builtin.map(|b| b.3))
+        .unwrap_or("filter");
     let what = format!(
         "{} {table} chain {} (hook, policy {})",
         family.nft_name(),
@@ -77,7 +88,7 @@ fn base_chain_msg(batch: &mut Batch, family: Family, table: &str, c: &Chain, cre
         w.put_str(NFTA_CHAIN_NAME, &c.name);
         let hook = w.begin_nest(NFTA_CHAIN_HOOK);
         w.put_be_u32(NFTA_HOOK_HOOKNUM, base.hook);
-        w.put_be_u32(NFTA_HOOK_PRIORITY, base.priority.unwrap_or(0) as u32);
+        w.put_be_u32(NFTA_HOOK_PRIORITY, priority as u32);
         w.end_nest(hook);
         w.put_be_u32(
             NFTA_CHAIN_POLICY,
@@ -88,10 +99,7 @@ fn base_chain_msg(batch: &mut Batch, family: Family, table: &str, c: &Chain, cre
         w.put_be_u64(NFTA_COUNTER_PACKETS, c.counters.packets);
         w.put_be_u64(NFTA_COUNTER_BYTES, c.counters.bytes);
         w.end_nest(ctr);
-        w.put_str(
-            NFTA_CHAIN_TYPE,
-            base.chain_type.as_deref().unwrap_or("filter"),
-        );
+        w.put_str(NFTA_CHAIN_TYPE, chain_type);
     });
 }
 
