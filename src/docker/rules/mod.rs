@@ -173,29 +173,6 @@ impl ExpectedChain {
         }
         out
     }
-
-    /// Where to put expected rule `index` into `actual` (the live chain's
-    /// rules, in order) so that it sits where Docker would have put it:
-    /// right after the nearest expected rule before it that is present, else
-    /// right before the nearest one after it that is present, else at the
-    /// top (rules Docker inserts or moves to the top) or the end (appends).
-    pub fn placement(&self, index: usize, actual: &[Rule]) -> usize {
-        let pos = |r: &ExpectedRule| actual.iter().position(|a| a.same_spec(&r.rule));
-        if let Some(p) = self.rules[..index.min(self.rules.len())]
-            .iter()
-            .rev()
-            .find_map(pos)
-        {
-            return p + 1;
-        }
-        if let Some(p) = self.rules.iter().skip(index + 1).find_map(pos) {
-            return p;
-        }
-        match self.rules.get(index).map(|r| r.origin.mode) {
-            Some(Mode::Append) => actual.len(),
-            _ => 0,
-        }
-    }
 }
 
 /// One table's expected content.
