@@ -277,3 +277,157 @@ fn netns_option_enters_another_namespace() {
     assert_eq!(r["bridges"]["probed"], true);
     assert_eq!(r["bridges"]["bridges"], json!([]));
 }
+
+// ---------------------------------------------------------------- back ends
+
+fn fixture(name: &str) -> String {
+    fixtures_dir().join(name).display().to_string()
+}
+
+fn fixtures_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/docker")
+}
+
+/// `nfdoctor env --json` in a fresh `unshare -rn` after `setup` (real
+/// iptables/nft tools load the rules); returns the IPv4 back-end report and
+/// the finding codes.
+fn backends_after(setup: &str) -> (Value, Vec<String>) {
+    let script = format!("set -e; {setup}; exec \"$0\" env --json");
+    let out = Command::new("unshare")
+        .args(["-rn", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_nfdoctor"))
+        .output()
+        .expect("run unshare");
+    assert!(
+        out.status.success(),
+        "setup {setup:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("env JSON");
+    let v4 = report["backends"]
+        .as_array()
+        .and_then(|b| b.iter().find(|r| r["family"] == "ipv4"))
+        .cloned()
+        .unwrap_or_else(|| panic!("no IPv4 back-end report: {report:#}"));
+    let codes = report["findings"]
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|f| f["code"].as_str().map(String::from))
+        .collect();
+    (v4, codes)
+}
+
+fn backend_tools() -> bool {
+    let ok = have("unshare")
+        && have("iptables-nft-restore")
+        && have("iptables-legacy-restore")
+        && have("nft");
+    if !ok {
+        eprintln!("SKIP: needs unshare, iptables-nft-restore, iptables-legacy-restore and nft");
+    }
+    ok
+}
+
+#[test]
+fn backend_detection_nft_only() {
+    if !backend_tools() {
+        return;
+    }
+    let f = fixture("docker-28-default.rules");
+    let (b, codes) = backends_after(&format!("iptables-nft-restore {f}"));
+    assert_eq!(b["verdict"], "nft", "{b:#}");
+    assert_eq!(b["docker_backend"], "nft", "{b:#}");
+    assert_eq!(b["nft"]["xt_extensions"], true, "{b:#}");
+    assert_eq!(b["legacy"]["readable"], true, "{b:#}");
+    assert_eq!(b["legacy"]["rules"], 0, "{b:#}");
+    assert!(b["conflicts"].as_array().unwrap().is_empty(), "{b:#}");
+    assert!(!codes.iter().any(|c| c == "backend-split"), "{codes:?}");
+}
+
+#[test]
+fn backend_detection_legacy_only() {
+    if !backend_tools() {
+        return;
+    }
+    let f = fixture("docker-28-default.rules");
+    let (b, _) = backends_after(&format!("iptables-legacy-restore {f}"));
+    assert_eq!(b["verdict"], "legacy", "{b:#}");
+    assert_eq!(b["docker_backend"], "legacy", "{b:#}");
+    assert_eq!(b["nft"]["rules"], 0, "{b:#}");
+    assert!(
+        b["legacy"]["docker_chains"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("nat/DOCKER")),
+        "{b:#}"
+    );
+}
+
+#[test]
+fn backend_detection_both_names_the_conflicts() {
+    if !backend_tools() {
+        return;
+    }
+    // Docker's chains in legacy; a firewall in nf_tables with its own rule
+    // and a FORWARD policy of DROP, which drops what legacy accepts.
+    let f = fixture("docker-28-default.rules");
+    let (b, codes) = backends_after(&format!(
+        "iptables-legacy-restore {f}; \
+         printf '*filter\\n:FORWARD DROP [0:0]\\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\\nCOMMIT\\n' | iptables-nft-restore"
+    ));
+    assert_eq!(b["verdict"], "both", "{b:#}");
+    assert_eq!(b["docker_backend"], "legacy", "{b:#}");
+    let conflicts: Vec<&str> = b["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["code"].as_str())
+        .collect();
+    assert!(conflicts.contains(&"forward-drop-defeats-accepts"), "{b:#}");
+    assert!(codes.iter().any(|c| c == "backend-split"), "{codes:?}");
+    assert!(
+        codes.iter().any(|c| c == "forward-drop-defeats-accepts"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn backend_detection_docker_chains_in_both() {
+    if !backend_tools() {
+        return;
+    }
+    let f = fixture("docker-28-default.rules");
+    let (b, codes) = backends_after(&format!(
+        "iptables-legacy-restore {f}; iptables-nft-restore {f}"
+    ));
+    assert_eq!(b["verdict"], "both", "{b:#}");
+    assert!(
+        b["conflicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["code"] == "docker-chains-split"
+                && c["message"].as_str().unwrap().contains("nat/DOCKER")),
+        "{b:#}"
+    );
+    assert!(
+        codes.iter().any(|c| c == "docker-chains-split"),
+        "{codes:?}"
+    );
+}
+
+#[test]
+fn backend_detection_docker_29_nftables() {
+    if !backend_tools() {
+        return;
+    }
+    let f = fixture("docker-29-nftables-default.nft");
+    let (b, _) = backends_after(&format!("nft -f {f}"));
+    assert_eq!(b["docker_nftables_table"], true, "{b:#}");
+    // Docker 29's own table is not an iptables table: no iptables rules,
+    // no Docker iptables chains.
+    assert_eq!(b["verdict"], "none", "{b:#}");
+    assert_eq!(b["docker_backend"], Value::Null, "{b:#}");
+    assert!(b["conflicts"].as_array().unwrap().is_empty(), "{b:#}");
+}

@@ -1,9 +1,12 @@
 //! `nfdoctor env`: the host facts that decide whether Docker's rules can
 //! work (privileges, namespaces, rootless Docker, sysctls, bridges, WSL,
-//! firewalld, ufw, the iptables alternative, dockerd's flags and config).
+//! firewalld, ufw, the iptables alternative, dockerd's flags and config, and
+//! which netfilter back end holds the rules).
 
 use super::output::Stdout;
+use crate::host::backends::detect;
 use crate::host::{collect_env, EnvOptions, HostRoot};
+use crate::Family;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -15,7 +18,8 @@ pub struct EnvArgs {
 
 pub fn run(args: &EnvArgs) -> i32 {
     let root = HostRoot::live();
-    let report = collect_env(&root, &EnvOptions::from_env());
+    let mut report = collect_env(&root, &EnvOptions::from_env());
+    report.add_backends(Family::ALL.iter().map(|f| detect(*f)).collect());
     let text = if args.json {
         serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
     } else {

@@ -3,6 +3,7 @@
 //! `docs/host-reports.md`) and as plain text for people.
 
 use super::alternatives::{probe_alternatives, AlternativesReport, IptablesVariant};
+use super::backends::{BackendReport, Verdict};
 use super::bridges::{probe_bridges, BridgesReport};
 use super::dockerd::{probe_dockerd, DockerdReport};
 use super::firewalld::{probe_firewalld, FirewalldReport};
@@ -58,6 +59,10 @@ pub struct EnvReport {
     pub ufw: UfwReport,
     pub alternatives: AlternativesReport,
     pub dockerd: DockerdReport,
+    /// Which back end holds the rules, per family (IPv4, then IPv6); empty
+    /// until [`EnvReport::add_backends`] (the kernel's rules are not part of
+    /// a fake root).
+    pub backends: Vec<BackendReport>,
     pub findings: Vec<Finding>,
 }
 
@@ -100,6 +105,7 @@ pub fn collect_env(root: &HostRoot, opts: &EnvOptions) -> EnvReport {
         ufw: probe_ufw(root),
         alternatives: probe_alternatives(root),
         dockerd: probe_dockerd(root),
+        backends: Vec::new(),
         findings: Vec::new(),
     };
     r.findings = env_findings(&r);
@@ -418,6 +424,32 @@ impl ModulesReport {
 }
 
 impl EnvReport {
+    /// Adds what the back ends hold (`host::backends::detect`), with a
+    /// finding for each conflict between them.
+    pub fn add_backends(&mut self, reports: Vec<BackendReport>) {
+        for b in &reports {
+            if b.verdict == Verdict::Both {
+                self.findings.push(Finding {
+                    severity: Severity::Warning,
+                    code: "backend-split",
+                    message: format!(
+                        "{}: both the nf_tables and the legacy back end hold iptables rules ({} and {}); \
+                         both run for every packet",
+                        b.family, b.nft.rules, b.legacy.rules
+                    ),
+                });
+            }
+            for c in &b.conflicts {
+                self.findings.push(Finding {
+                    severity: Severity::Error,
+                    code: c.code,
+                    message: format!("{}: {}", b.family, c.message),
+                });
+            }
+        }
+        self.backends = reports;
+    }
+
     /// Plain text for people.
     pub fn render(&self) -> String {
         let mut o = String::new();
@@ -589,6 +621,33 @@ impl EnvReport {
                 "not found"
             }
         );
+        if !self.backends.is_empty() {
+            let _ = writeln!(o, "\nBack ends:");
+        }
+        for b in &self.backends {
+            let side = |s: &super::backends::BackendSide| {
+                if let Some(e) = &s.error {
+                    format!("not readable ({e})")
+                } else {
+                    format!("{} rules in [{}]", s.rules, s.tables.join(", "))
+                }
+            };
+            let _ = writeln!(
+                o,
+                "  {}: nf_tables {}; legacy {}; Docker's chains: {}{}",
+                b.family,
+                side(&b.nft),
+                side(&b.legacy),
+                b.docker_backend
+                    .map(|d| d.to_string())
+                    .unwrap_or_else(|| "none".into()),
+                if b.docker_nftables_table {
+                    "; Docker 29's nftables table docker-bridges"
+                } else {
+                    ""
+                }
+            );
+        }
         if !self.findings.is_empty() {
             let _ = writeln!(o, "\nFindings:");
             for f in &self.findings {

@@ -129,16 +129,17 @@ pub fn diff(expected: &str, actual: &str) -> String {
     out
 }
 
-/// The fixtures shared by the project (`../shared/fixtures/docker`).
+/// The Docker fixtures: `tests/fixtures/docker`, a copy of the project's
+/// shared fixtures (`../shared/fixtures/docker`, used when there is no copy).
 pub fn fixtures_dir() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     for candidate in [
-        here.join("../shared/fixtures/docker"),
         here.join("tests/fixtures/docker"),
+        here.join("../shared/fixtures/docker"),
     ] {
         if candidate.is_dir() {
             return candidate;
         }
     }
-    panic!("Docker fixtures not found (../shared/fixtures/docker)");
+    panic!("Docker fixtures not found (tests/fixtures/docker)");
 }
