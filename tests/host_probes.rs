@@ -431,3 +431,87 @@ fn backend_detection_docker_29_nftables() {
     assert_eq!(b["docker_backend"], Value::Null, "{b:#}");
     assert!(b["conflicts"].as_array().unwrap().is_empty(), "{b:#}");
 }
+
+/// `nfdoctor --netns PID save` shows the rules of another namespace: as
+/// root, and as an ordinary user whose own `unshare -rn` holds them (the
+/// rootless Docker situation: nfdoctor joins the owning user namespace).
+#[test]
+fn netns_option_reads_another_namespaces_rules() {
+    if !backend_tools() || !have("setpriv") {
+        return;
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let root = unsafe { libc::geteuid() } == 0;
+    let as_user = |args: &[&str]| -> Command {
+        let mut c = if root {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups"]);
+            c.args(args);
+            c
+        } else {
+            let mut c = Command::new(args[0]);
+            c.args(&args[1..]);
+            c
+        };
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        c
+    };
+    let f = fixture("docker-28-default.rules");
+    let expected = Command::new("unshare")
+        .args(["-rn", "sh", "-c"])
+        .arg(format!(
+            "iptables-nft-restore {f} && iptables-nft-save -t nat"
+        ))
+        .output()
+        .expect("iptables-nft-save");
+    let expected = String::from_utf8_lossy(&expected.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    assert!(expected.contains("-j DNAT"), "{expected}");
+
+    let mut readers = vec![("user", true)];
+    if root {
+        readers.push(("root", false));
+    }
+    for (who, via_user) in readers {
+        let script = format!("iptables-nft-restore {f} && echo ready && exec sleep 30");
+        let mut holder = as_user(&["unshare", "-rn", "sh", "-c", &script])
+            .spawn()
+            .expect("spawn holder");
+        let mut line = String::new();
+        use std::io::BufRead;
+        std::io::BufReader::new(holder.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        // The `sleep` replaced the shell: the holder's PID is in the namespace.
+        let pid = holder.id().to_string();
+        let nfdoctor = env!("CARGO_BIN_EXE_nfdoctor");
+        let args = [
+            nfdoctor,
+            "--netns",
+            &pid,
+            "save",
+            "--backend",
+            "nft",
+            "-t",
+            "nat",
+        ];
+        let out = if via_user {
+            as_user(&args).output()
+        } else {
+            Command::new(nfdoctor).args(&args[1..]).output()
+        }
+        .expect("run nfdoctor");
+        let _ = holder.kill();
+        let _ = holder.wait();
+        assert!(
+            out.status.success(),
+            "{who}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{who}");
+    }
+}

@@ -98,7 +98,17 @@ pub fn enter_netns(
     if rc == 0 {
         return Ok(());
     }
-    let err = std::io::Error::last_os_error();
+    let mut err = std::io::Error::last_os_error();
+    // Not root, but the namespace belongs to a user namespace we own
+    // (rootless Docker, `unshare -rn`): join that user namespace first, as
+    // `nsenter -U -n` does, and try again.
+    if err.raw_os_error() == Some(libc::EPERM) && join_owner_userns(&f).unwrap_or(false) {
+        // SAFETY: as above.
+        if unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) } == 0 {
+            return Ok(());
+        }
+        err = std::io::Error::last_os_error();
+    }
     match err.raw_os_error() {
         Some(libc::EINVAL) => Err(NetnsError::NotNetns {
             target: target.clone(),
@@ -114,6 +124,33 @@ pub fn enter_netns(
             source: err,
         }),
     }
+}
+
+/// Joins the user namespace that owns network namespace `netns`, when it is
+/// not ours. `Ok(false)`: nothing to join (ours, or its owner is out of our
+/// reach). Only a single-threaded process may change its user namespace.
+fn join_owner_userns(netns: &std::fs::File) -> std::io::Result<bool> {
+    use nfdoctor_sys::host::NS_GET_USERNS;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::fs::MetadataExt;
+
+    // SAFETY: NS_GET_USERNS takes no argument and returns a new descriptor
+    // or -1; `netns` is a live descriptor.
+    let rc = unsafe { libc::ioctl(netns.as_raw_fd(), NS_GET_USERNS as _) };
+    if rc < 0 {
+        return Ok(false);
+    }
+    // SAFETY: the kernel just returned this descriptor; we own it.
+    let owner = unsafe { OwnedFd::from_raw_fd(rc) };
+    let own = std::fs::metadata("/proc/self/ns/user")?;
+    let theirs = std::fs::File::from(owner.try_clone()?).metadata()?;
+    if theirs.ino() == own.ino() && theirs.dev() == own.dev() {
+        return Ok(false);
+    }
+    // SAFETY: `owner` is an open user-namespace descriptor; setns reports
+    // failure through errno and changes nothing then.
+    let rc = unsafe { libc::setns(owner.as_raw_fd(), libc::CLONE_NEWUSER) };
+    Ok(rc == 0)
 }
 
 /// The shared "not enough privilege" message: what needed `cap`, what we
