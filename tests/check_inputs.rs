@@ -81,3 +81,102 @@ fn no_privilege_means_could_not_check() {
     assert_eq!(human.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&human.stdout).contains("could not check"));
 }
+
+/// Runs `args` as `nobody` when the tests run as root, else as is.
+fn as_ordinary_user(args: &[&str]) -> Command {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(args);
+        c
+    } else {
+        let mut c = Command::new(args[0]);
+        c.args(&args[1..]);
+        c
+    }
+}
+
+#[test]
+fn a_rootless_users_check_looks_in_rootlesskits_namespace() {
+    if !sandbox::available() {
+        return;
+    }
+    // A stand-in for rootless Docker: RootlessKit's child in its own user
+    // and network namespace holding Docker 28's rules, its state directory
+    // with `child_pid`, and a process named `rootlesskit` pointing there.
+    let scratch = sandbox::Scratch::new("rootless");
+    let run = scratch.path("run");
+    let state = run.join("dockerd-rootless");
+    std::fs::create_dir_all(&state).unwrap();
+    let kit = scratch.file("rootlesskit", "#!/bin/sh\nsleep 60\n");
+    let mut perms = vec![(scratch.dir.clone(), 0o755), (kit.clone(), 0o755)];
+    perms.push((run.clone(), 0o777));
+    perms.push((state.clone(), 0o777));
+    for (p, mode) in perms {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+    let fixture = sandbox::fixtures_dir().join("docker-28-default.rules");
+    let script = format!(
+        "iptables-nft-restore {} && echo ready && exec sleep 60",
+        fixture.display()
+    );
+    let mut child = as_ordinary_user(&["unshare", "-rn", "sh", "-c", &script])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    use std::io::BufRead;
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "ready");
+    std::fs::write(state.join("child_pid"), child.id().to_string()).unwrap();
+    let state_arg = format!("--state-dir={}", state.display());
+    let mut kit_proc = as_ordinary_user(&[kit.to_str().unwrap(), &state_arg, "--net=slirp4netns"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let socket = format!("unix://{}/docker.sock", run.display());
+    let out = as_ordinary_user(&[
+        sandbox::nfdoctor(),
+        "check",
+        "--json",
+        "--docker-host",
+        &socket,
+    ])
+    .env("XDG_RUNTIME_DIR", &run)
+    .output()
+    .unwrap();
+    let _ = kit_proc.kill();
+    let _ = child.kill();
+    let _ = kit_proc.wait();
+    let _ = child.wait();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = json_of(&out.stdout);
+    assert!(
+        stderr.contains("looking at your rootless Docker"),
+        "stderr: {stderr}\n{report:#}"
+    );
+    // The rules were read there: no privilege problem, and Docker's version
+    // was recognised from them (the API socket does not answer).
+    let ids: Vec<&str> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["id"].as_str())
+        .collect();
+    assert!(!ids.contains(&"not-enough-privilege"), "{report:#}");
+    assert_eq!(
+        report["scope"]["version_source"], "ruleset fingerprint",
+        "{report:#}"
+    );
+    assert!(
+        report["scope"]["backend"]
+            .as_str()
+            .is_some_and(|b| b.starts_with("nft")),
+        "{report:#}"
+    );
+}

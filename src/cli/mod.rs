@@ -63,6 +63,9 @@ pub fn main() -> i32 {
             return 2;
         }
     }
+    if cli.netns.is_none() && matches!(cli.command, Command::Check(_) | Command::Fix(_)) {
+        enter_own_rootless_netns();
+    }
     match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Fix(args) => fix::run(&args),
@@ -71,5 +74,35 @@ pub fn main() -> i32 {
         Command::Restore(args) => restore::run(&args),
         Command::Env(args) => env::run(&args),
         Command::Modules(args) => modules::run(&args),
+    }
+}
+
+/// Not root and no say over this namespace's rules, but the caller's own
+/// rootless Docker runs: its rules are in RootlessKit's namespace, which the
+/// caller may enter. `check` and `fix` then look there, and say so.
+fn enter_own_rootless_netns() {
+    let root = crate::host::HostRoot::live();
+    let privileges = crate::host::probe_privileges(&root);
+    if privileges.root || privileges.net_admin_over_netns != Some(false) {
+        return;
+    }
+    let xdg = std::env::var("XDG_RUNTIME_DIR").ok();
+    let rootless = crate::host::rootless::probe_rootless(&root, xdg.as_deref());
+    let mine: Vec<_> = rootless
+        .instances
+        .iter()
+        .filter(|i| !i.inside && i.uid.is_some() && i.uid == privileges.euid)
+        .filter_map(|i| i.netns_arg.as_deref())
+        .collect();
+    let [arg] = mine.as_slice() else { return };
+    let Ok(target) = arg.parse::<crate::host::NetnsTarget>() else {
+        return;
+    };
+    match crate::host::enter_netns(&target, Some(&privileges)) {
+        Ok(()) => eprintln!(
+            "nfdoctor: looking at your rootless Docker: RootlessKit's network namespace ({target}); \
+             --netns chooses another"
+        ),
+        Err(e) => eprintln!("nfdoctor: could not enter your rootless Docker's namespace ({target}): {e}"),
     }
 }

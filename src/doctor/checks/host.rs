@@ -245,7 +245,14 @@ pub fn platform(facts: &Facts, out: &mut Vec<Finding>) {
         )
         .evidence(i.rules_location.clone());
         if let Some(arg) = &i.netns_arg {
-            f = f.fix(format!("sudo nfdoctor --netns {arg} check"));
+            // Its owner may enter it without sudo (nfdoctor joins the user
+            // namespace that owns it).
+            let sudo = if i.uid.is_some() && i.uid == facts.env.privileges.euid {
+                ""
+            } else {
+                "sudo "
+            };
+            f = f.fix(format!("{sudo}nfdoctor --netns {arg} check"));
         }
         out.push(f);
     }
