@@ -3,9 +3,10 @@
 //! and counters, rules with arguments in iptables' order and spelling.
 
 use super::protocols::ProtoNames;
-use super::{AddrSel, Chain, IpSpec, Rule, Table, TableCompat, Target};
+use super::{AddrSel, Chain, IfaceSel, IpSpec, Rule, Table, TableCompat, Target};
 use crate::xt::{text, Extension, MatchValue, SaveCtx, TargetValue};
 use crate::Family;
+use std::cell::RefCell;
 use std::fmt::Write;
 
 /// What the printer needs besides the rules.
@@ -76,17 +77,25 @@ impl Printer<'_> {
             .as_ref()
             .map(|b| b.policy.as_str())
             .unwrap_or("-");
-        let _ = writeln!(
-            out,
-            ":{} {} [{}:{}]",
-            chain.name, policy, chain.counters.packets, chain.counters.bytes
-        );
+        out.push(':');
+        out.push_str(&chain.name);
+        out.push(' ');
+        out.push_str(policy);
+        out.push_str(" [");
+        push_u64(out, chain.counters.packets);
+        out.push(':');
+        push_u64(out, chain.counters.bytes);
+        out.push_str("]\n");
     }
 
     /// One `-A CHAIN …` line.
     pub fn rule(&self, chain: &str, rule: &Rule, out: &mut String) {
         if self.counters {
-            let _ = write!(out, "[{}:{}] ", rule.counters.packets, rule.counters.bytes);
+            out.push('[');
+            push_u64(out, rule.counters.packets);
+            out.push(':');
+            push_u64(out, rule.counters.bytes);
+            out.push_str("] ");
         }
         out.push_str("-A ");
         out.push_str(chain);
@@ -129,19 +138,19 @@ impl Printer<'_> {
             if iface.invert {
                 out.push_str(" !");
             }
-            let _ = write!(out, " -{letter} {}", iface.text());
+            out.push_str(" -");
+            out.push(letter);
+            out.push(' ');
+            push_iface(out, iface);
         }
         if spec.proto > 0 {
             if spec.proto_invert {
                 out.push_str(" !");
             }
+            out.push_str(" -p ");
             match self.protocols.name(spec.proto) {
-                Some(name) => {
-                    let _ = write!(out, " -p {name}");
-                }
-                None => {
-                    let _ = write!(out, " -p {}", spec.proto);
-                }
+                Some(name) => out.push_str(name),
+                None => push_u64(out, u64::from(spec.proto)),
             }
         }
         if spec.fragment {
@@ -163,12 +172,16 @@ impl Printer<'_> {
                 if sel.invert {
                     out.push_str(" !");
                 }
+                out.push_str(" -");
+                out.push(letter);
+                out.push(' ');
+                push_ipv4(out, a);
+                out.push('/');
                 // Unlike `xtables_ipmask_to_numeric`, save prints "/32".
-                let mask = match text::ipv4_mask_cidr(m) {
-                    Some(n) => n.to_string(),
-                    None => text::ipv4(m),
-                };
-                let _ = write!(out, " -{letter} {}/{mask}", text::ipv4(a));
+                match text::ipv4_mask_cidr(m) {
+                    Some(n) => push_u64(out, u64::from(n)),
+                    None => push_ipv4(out, m),
+                }
             }
             Family::Ipv6 => {
                 let cidr = text::ipv6_mask_cidr(sel.mask);
@@ -187,7 +200,37 @@ impl Printer<'_> {
         }
     }
 
+    /// ` -m NAME ARGS` / ` -j NAME ARGS`. The text depends only on the
+    /// extension's bytes, the family and the rule's protocol (but for the
+    /// set extensions, which ask the kernel for set names), so the last
+    /// texts are kept per thread: rulesets repeat the same matches and
+    /// targets thousands of times.
     fn extension(&self, ext: &Extension, side: Side, ctx: &SaveCtx<'_>, out: &mut String) {
+        if matches!(ext.name.as_str(), "set" | "SET") {
+            return self.extension_text(ext, side, ctx, out);
+        }
+        let key = MemoKey {
+            side: side as u8,
+            family: self.family,
+            proto: ctx.proto,
+        };
+        MEMO.with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return self.extension_text(ext, side, ctx, out);
+            };
+            let slot = memo.slot(&key, ext);
+            if slot.matches(&key, ext) {
+                out.push_str(&slot.text);
+                return;
+            }
+            slot.text.clear();
+            self.extension_text(ext, side, ctx, &mut slot.text);
+            slot.fill(key, ext);
+            out.push_str(&slot.text);
+        })
+    }
+
+    fn extension_text(&self, ext: &Extension, side: Side, ctx: &SaveCtx<'_>, out: &mut String) {
         let flag = match side {
             Side::Match => " -m ",
             Side::Target => " -j ",
@@ -220,6 +263,127 @@ impl Printer<'_> {
 enum Side {
     Match,
     Target,
+}
+
+/// What an extension's text depends on besides its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct MemoKey {
+    side: u8,
+    family: Family,
+    proto: u16,
+}
+
+#[derive(Debug, Default)]
+struct MemoSlot {
+    key: Option<MemoKey>,
+    name: String,
+    revision: u8,
+    data: Vec<u8>,
+    text: String,
+}
+
+impl MemoSlot {
+    fn matches(&self, key: &MemoKey, ext: &Extension) -> bool {
+        self.key.as_ref() == Some(key)
+            && self.revision == ext.revision
+            && self.name == ext.name
+            && self.data == ext.data
+    }
+
+    fn fill(&mut self, key: MemoKey, ext: &Extension) {
+        self.key = Some(key);
+        self.revision = ext.revision;
+        self.name.clear();
+        self.name.push_str(&ext.name);
+        self.data.clear();
+        self.data.extend_from_slice(&ext.data);
+    }
+}
+
+/// Extension texts by a hash of what they depend on: a small direct-mapped
+/// cache (a miss costs one hash and one copy).
+#[derive(Debug)]
+struct Memo {
+    slots: Vec<MemoSlot>,
+}
+
+const MEMO_SLOTS: usize = 64;
+
+impl Memo {
+    fn slot(&mut self, key: &MemoKey, ext: &Extension) -> &mut MemoSlot {
+        // FxHash-style, eight bytes at a time, over everything the text
+        // depends on.
+        let mut h: u64 = 0;
+        let mut eat = |word: u64| {
+            h = (h.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+        };
+        eat(u64::from(key.side)
+            | u64::from(key.family as u8) << 8
+            | u64::from(key.proto) << 16
+            | u64::from(ext.revision) << 32
+            | (ext.data.len() as u64) << 40);
+        for bytes in [ext.name.as_bytes(), &ext.data] {
+            let mut words = bytes.chunks_exact(8);
+            for w in &mut words {
+                eat(u64::from_ne_bytes([
+                    w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7],
+                ]));
+            }
+            let mut tail = [0u8; 8];
+            let rest = words.remainder();
+            tail[..rest.len()].copy_from_slice(rest);
+            eat(u64::from_ne_bytes(tail) ^ (rest.len() as u64) << 59);
+        }
+        if self.slots.is_empty() {
+            self.slots.resize_with(MEMO_SLOTS, MemoSlot::default);
+        }
+        &mut self.slots[(h >> 58) as usize % MEMO_SLOTS]
+    }
+}
+
+thread_local! {
+    static MEMO: RefCell<Memo> = const { RefCell::new(Memo { slots: Vec::new() }) };
+}
+
+/// Decimal digits of `n`, without going through `fmt`.
+fn push_u64(out: &mut String, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+}
+
+/// A dotted quad, as `inet_ntop(AF_INET)` (and [`text::ipv4`]) writes it.
+fn push_ipv4(out: &mut String, a: [u8; 4]) {
+    for (i, b) in a.into_iter().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        push_u64(out, u64::from(b));
+    }
+}
+
+/// [`IfaceSel::text`], appended.
+fn push_iface(out: &mut String, sel: &IfaceSel) {
+    for i in 0..16 {
+        if sel.mask[i] != 0 {
+            if sel.name[i] != 0 {
+                out.push(char::from(sel.name[i]));
+            }
+        } else {
+            if i > 0 && sel.name[i - 1] != 0 {
+                out.push('+');
+            }
+            break;
+        }
+    }
 }
 
 /// A decoded match or target, printable the same way.
