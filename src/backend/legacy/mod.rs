@@ -5,5 +5,5 @@ pub mod blob;
 pub mod read;
 pub mod sockopt;
 
-pub use read::{read_ruleset, read_table, table_names};
+pub use read::{fetch_table, read_ruleset, read_table, table_names, TableBlob};
 pub use sockopt::{RawSocket, XtKernel};
