@@ -29,6 +29,10 @@
 //!
 //! Before timing, the output of `nfdoctor save` is compared with the real
 //! `*-save` (minus `#` lines); a difference is reported in the table.
+//!
+//! `capture DIR TAG [-6]` (run inside a namespace holding rules) writes the
+//! namespace's rule dumps and table blobs as fuzzing seeds
+//! (`fuzz/seeds/README.md`).
 
 #![allow(clippy::unwrap_used)]
 
@@ -133,6 +137,7 @@ fn main() {
         }
         Some("floor-legacy") => floor_legacy(),
         Some("run") => run_child(&args[1..]),
+        Some("capture") => capture_seeds(&args[1..]),
         Some("inner") => {
             let backend = args.get(1).cloned().unwrap_or_default();
             inner(&backend, &Options::parse(&args[2..]));
@@ -696,4 +701,137 @@ fn floor_legacy() {
     }
     // SAFETY: `fd` is ours and closed once.
     unsafe { libc::close(fd) };
+}
+
+// ---------------------------------------------------------------------------
+// Seeds for the fuzz targets, from the rules of the current namespace.
+
+/// `capture DIR TAG [-6]`: every GETRULE dump datagram of every chain as
+/// `DIR/nft_rule/TAG-N` (`[family][datagram]`), every legacy table as
+/// `DIR/legacy_blob/TAG-TABLE` (`[family][table][hooks][blob]`), in the
+/// formats of `fuzz/fuzz_targets/common.rs`.
+fn capture_seeds(args: &[String]) {
+    let dir = std::path::PathBuf::from(args.first().expect("capture DIR TAG [-6]"));
+    let tag = args.get(1).expect("capture DIR TAG [-6]");
+    let v6 = args.iter().any(|a| a == "-6");
+    let (nfproto, family_byte) = if v6 {
+        (libc::NFPROTO_IPV6 as u8, 1u8)
+    } else {
+        (libc::NFPROTO_IPV4 as u8, 0u8)
+    };
+    let nft_dir = dir.join("nft_rule");
+    let legacy_dir = dir.join("legacy_blob");
+    std::fs::create_dir_all(&nft_dir).expect("seed dir");
+    std::fs::create_dir_all(&legacy_dir).expect("seed dir");
+    // nf_tables: each chain's dump, datagram by datagram.
+    let mut sock = NetlinkSocket::open(libc::NETLINK_NETFILTER).expect("netlink socket");
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut req = Vec::new();
+    put_nfnl_message(
+        &mut req,
+        nft_type(NFT_MSG_GETCHAIN),
+        NLM_F_REQUEST | NLM_F_DUMP,
+        1,
+        nfproto,
+        0,
+        |_| {},
+    );
+    let mut chains = Vec::new();
+    dump(&mut sock, &req, &mut buf, |d| {
+        for m in Messages::new(d).flatten() {
+            if let Ok((_, a)) = m.nfgen() {
+                let s = |k| a.find(k).and_then(|x| x.str().ok()).map(str::to_string);
+                if let (Some(t), Some(c)) = (s(NFTA_CHAIN_TABLE), s(NFTA_CHAIN_NAME)) {
+                    chains.push((t, c));
+                }
+            }
+        }
+    });
+    let mut n = 0;
+    for (table, chain) in &chains {
+        let mut req = Vec::new();
+        put_nfnl_message(
+            &mut req,
+            nft_type(NFT_MSG_GETRULE),
+            NLM_F_REQUEST | NLM_F_DUMP,
+            2,
+            nfproto,
+            0,
+            |w| {
+                w.put_str(NFTA_RULE_TABLE, table);
+                w.put_str(NFTA_RULE_CHAIN, chain);
+            },
+        );
+        dump(&mut sock, &req, &mut buf, |d| {
+            if Messages::new(d)
+                .flatten()
+                .all(|m| m.header.nlmsg_type == NLMSG_DONE)
+            {
+                return;
+            }
+            let mut seed = vec![family_byte];
+            seed.extend_from_slice(d);
+            std::fs::write(nft_dir.join(format!("{tag}-{n}")), seed).expect("write seed");
+            n += 1;
+        });
+    }
+    // Legacy: each table's blob and hooks.
+    let (domain, level, names, get_info, get_entries) = if v6 {
+        (
+            libc::AF_INET6,
+            libc::SOL_IPV6,
+            "/proc/net/ip6_tables_names",
+            nfdoctor_sys::ip6_tables::IP6T_SO_GET_INFO,
+            nfdoctor_sys::ip6_tables::IP6T_SO_GET_ENTRIES,
+        )
+    } else {
+        (
+            libc::AF_INET,
+            libc::SOL_IP,
+            "/proc/net/ip_tables_names",
+            IPT_SO_GET_INFO,
+            IPT_SO_GET_ENTRIES,
+        )
+    };
+    // SAFETY: plain syscall with constant arguments; the result is checked.
+    let fd = unsafe { libc::socket(domain, libc::SOCK_RAW, libc::IPPROTO_RAW) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    for name in std::fs::read_to_string(names).unwrap_or_default().lines() {
+        let Some(table_byte) = TABLES.iter().position(|t| *t == name) else {
+            continue;
+        };
+        let mut info = ipt_getinfo::zeroed();
+        info.name[..name.len()].copy_from_slice(name.as_bytes());
+        let mut b = info.as_bytes().to_vec();
+        getsockopt_at(fd, level, get_info, &mut b);
+        let info = ipt_getinfo::read_from_prefix(&b).expect("GET_INFO reply");
+        let head = ipt_get_entries {
+            name: info.name,
+            size: info.size,
+            _pad: [0; 4],
+        };
+        let mut b = vec![0u8; head.as_bytes().len() + info.size as usize];
+        b[..head.as_bytes().len()].copy_from_slice(head.as_bytes());
+        getsockopt_at(fd, level, get_entries, &mut b);
+        let mut seed = vec![family_byte, table_byte as u8];
+        seed.extend_from_slice(&info.valid_hooks.to_ne_bytes());
+        for x in info.hook_entry.iter().chain(&info.underflow) {
+            seed.extend_from_slice(&x.to_ne_bytes());
+        }
+        seed.extend_from_slice(&b[head.as_bytes().len()..]);
+        std::fs::write(legacy_dir.join(format!("{tag}-{name}")), seed).expect("write seed");
+    }
+    // SAFETY: `fd` is ours and closed once.
+    unsafe { libc::close(fd) };
+}
+
+/// Table names by their byte in a `legacy_blob` seed.
+const TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
+
+fn getsockopt_at(fd: i32, level: i32, opt: i32, buf: &mut [u8]) {
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: `buf` is valid for `len` bytes of reads and writes during the
+    // call and `len` is a live socklen_t.
+    let rc = unsafe { libc::getsockopt(fd, level, opt, buf.as_mut_ptr().cast(), &mut len) };
+    assert!(rc == 0, "getsockopt: {}", std::io::Error::last_os_error());
 }
