@@ -270,7 +270,17 @@ fn stream_nft(
     style: &Style<'_>,
     out: &mut Stdout,
 ) -> Result<NftEnd, Failure> {
-    let tables = plan.empty_tables();
+    // As iptables-nft-save shows them: with the built-in chains the kernel
+    // lacks (they have no rules, so the jobs do not change).
+    let tables: Vec<Table> = plan
+        .tables
+        .iter()
+        .map(|t| Table {
+            name: t.name.clone(),
+            chains: t.declared_chains(),
+            compat: t.compat.clone(),
+        })
+        .collect();
     let jobs = plan.jobs();
     // Header and chain declarations go out when the first chain of a table
     // is reached; COMMIT when the next table starts. `open` is the table

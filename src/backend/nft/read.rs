@@ -682,6 +682,42 @@ pub struct PlannedTable {
     pub compat: TableCompat,
 }
 
+impl PlannedTable {
+    /// The chains iptables-nft-save declares: these, plus every built-in
+    /// chain of the table that the kernel lacks (iptables-nft creates them
+    /// only when used, and 1.8.9 shows the missing ones with policy ACCEPT
+    /// and zero counters). In output order.
+    pub fn declared_chains(&self) -> Vec<Chain> {
+        let mut base: Vec<Chain> = self
+            .chains
+            .iter()
+            .filter(|c| c.base.is_some())
+            .cloned()
+            .collect();
+        for (_, name, hook, ty, prio) in BUILTIN_CHAINS.iter().filter(|b| b.0 == self.name) {
+            if !base
+                .iter()
+                .any(|c| c.base.as_ref().is_some_and(|b| b.hook == *hook))
+            {
+                base.push(Chain {
+                    name: name.to_string(),
+                    base: Some(BaseChain {
+                        hook: *hook,
+                        policy: Policy::Accept,
+                        priority: Some(*prio),
+                        chain_type: Some(ty.to_string()),
+                    }),
+                    counters: Counters::default(),
+                    rules: Vec::new(),
+                });
+            }
+        }
+        base.sort_by_key(|c| c.base.as_ref().map(|b| b.hook));
+        base.extend(self.chains.iter().filter(|c| c.base.is_none()).cloned());
+        base
+    }
+}
+
 impl DumpPlan {
     /// Every chain as (table index, chain index), in output order.
     pub fn jobs(&self) -> Vec<(usize, usize)> {
@@ -902,4 +938,262 @@ pub fn dump_parallel<C, W, M>(
             },
         )
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::netlink::message::put_nfnl_message;
+    use crate::netlink::replay::ReplayTransport;
+    use nfdoctor_sys::netlink::{nlmsghdr, NLMSG_DONE, NLMSG_ERROR, NLM_F_DUMP_INTR, NLM_F_MULTI};
+    use nfdoctor_sys::Pod;
+
+    type Script = Vec<Vec<Vec<u8>>>;
+
+    fn done() -> Vec<u8> {
+        let h = nlmsghdr {
+            nlmsg_len: 20,
+            nlmsg_type: NLMSG_DONE,
+            nlmsg_flags: NLM_F_MULTI,
+            nlmsg_seq: 0,
+            nlmsg_pid: 0,
+        };
+        let mut v = h.as_bytes().to_vec();
+        v.extend_from_slice(&0i32.to_ne_bytes());
+        v
+    }
+
+    fn ack() -> Vec<u8> {
+        let h = nlmsghdr {
+            nlmsg_len: 36,
+            nlmsg_type: NLMSG_ERROR,
+            nlmsg_flags: 0,
+            nlmsg_seq: 0,
+            nlmsg_pid: 0,
+        };
+        let mut v = h.as_bytes().to_vec();
+        v.extend_from_slice(&0i32.to_ne_bytes());
+        v.extend_from_slice(h.as_bytes());
+        v
+    }
+
+    /// Replies to GETGEN.
+    fn gen(g: u32) -> Vec<Vec<u8>> {
+        let mut m = Vec::new();
+        put_nfnl_message(&mut m, msg_type(NFT_MSG_NEWGEN), 0, 0, 0, g as u16, |w| {
+            w.put_be_u32(NFTA_GEN_ID, g);
+        });
+        vec![m, ack()]
+    }
+
+    /// Replies to the GETTABLE dump: table `filter`, made in generation `g`.
+    fn tables(g: u32) -> Vec<Vec<u8>> {
+        let mut m = Vec::new();
+        put_nfnl_message(
+            &mut m,
+            msg_type(NFT_MSG_NEWTABLE),
+            NLM_F_MULTI,
+            0,
+            2,
+            g as u16,
+            |w| {
+                w.put_str(NFTA_TABLE_NAME, "filter");
+            },
+        );
+        vec![m, done()]
+    }
+
+    /// Replies to the GETCHAIN dump: filter INPUT (built in) and DOCKER.
+    fn chains(g: u32) -> Vec<Vec<u8>> {
+        let mut m = Vec::new();
+        put_nfnl_message(
+            &mut m,
+            msg_type(NFT_MSG_NEWCHAIN),
+            NLM_F_MULTI,
+            0,
+            2,
+            g as u16,
+            |w| {
+                w.put_str(NFTA_CHAIN_TABLE, "filter");
+                w.put_str(NFTA_CHAIN_NAME, "INPUT");
+                let hook = w.begin_nest(NFTA_CHAIN_HOOK);
+                w.put_be_u32(NFTA_HOOK_HOOKNUM, 1)
+                    .put_be_u32(NFTA_HOOK_PRIORITY, 0);
+                w.end_nest(hook);
+                w.put_be_u32(NFTA_CHAIN_POLICY, 0);
+                w.put_str(NFTA_CHAIN_TYPE, "filter");
+                w.put_be_u32(NFTA_CHAIN_USE, 2);
+            },
+        );
+        put_nfnl_message(
+            &mut m,
+            msg_type(NFT_MSG_NEWCHAIN),
+            NLM_F_MULTI,
+            0,
+            2,
+            g as u16,
+            |w| {
+                w.put_str(NFTA_CHAIN_TABLE, "filter");
+                w.put_str(NFTA_CHAIN_NAME, "DOCKER");
+                w.put_be_u32(NFTA_CHAIN_USE, 3);
+            },
+        );
+        vec![m, done()]
+    }
+
+    /// A dump of `n` ACCEPT rules of `chain`, made in generation `g`;
+    /// `intr` flags the last one `NLM_F_DUMP_INTR`.
+    fn rules(g: u32, chain: &str, n: u64, intr: bool) -> Vec<Vec<u8>> {
+        let mut m = Vec::new();
+        for handle in 1..=n {
+            let flags = if intr && handle == n {
+                NLM_F_MULTI | NLM_F_DUMP_INTR
+            } else {
+                NLM_F_MULTI
+            };
+            put_nfnl_message(
+                &mut m,
+                msg_type(NFT_MSG_NEWRULE),
+                flags,
+                0,
+                2,
+                g as u16,
+                |w| {
+                    w.put_str(NFTA_RULE_TABLE, "filter");
+                    w.put_str(NFTA_RULE_CHAIN, chain);
+                    w.put_be_u64(NFTA_RULE_HANDLE, handle);
+                    let exprs = w.begin_nest(NFTA_RULE_EXPRESSIONS);
+                    let elem = w.begin_nest(NFTA_LIST_ELEM);
+                    w.put_str(NFTA_EXPR_NAME, "immediate");
+                    let data = w.begin_nest(NFTA_EXPR_DATA);
+                    w.put_be_u32(NFTA_IMMEDIATE_DREG, NFT_REG_VERDICT);
+                    let value = w.begin_nest(NFTA_IMMEDIATE_DATA);
+                    let verdict = w.begin_nest(NFTA_DATA_VERDICT);
+                    w.put_be_u32(NFTA_VERDICT_CODE, 1);
+                    w.end_nest(verdict);
+                    w.end_nest(value);
+                    w.end_nest(data);
+                    w.end_nest(elem);
+                    w.end_nest(exprs);
+                },
+            );
+        }
+        vec![m, done()]
+    }
+
+    fn reader(script: Script) -> NftReader<ReplayTransport> {
+        NftReader::new(ReplayTransport::new(script), Family::Ipv4)
+    }
+
+    fn rule_counts(rs: &Ruleset) -> Vec<(String, usize)> {
+        rs.tables[0]
+            .chains
+            .iter()
+            .map(|c| (c.name.clone(), c.rules.len()))
+            .collect()
+    }
+
+    #[test]
+    fn the_plan_lays_out_chains_with_their_sizes() {
+        let mut r = reader(vec![gen(7), tables(7), chains(7)]);
+        let plan = r.plan(None).unwrap();
+        assert_eq!(plan.genid, 7);
+        assert_eq!(plan.jobs(), vec![(0, 0), (0, 1)]);
+        let t = &plan.tables[0];
+        assert_eq!(t.name, "filter");
+        assert_eq!(t.chains[0].name, "INPUT");
+        assert_eq!(t.chains[1].name, "DOCKER");
+        assert_eq!(t.weights, vec![2, 3]);
+    }
+
+    #[test]
+    fn a_plan_from_two_generations_is_made_again() {
+        let mut r = reader(vec![
+            gen(7),
+            tables(7),
+            chains(8),
+            gen(8),
+            tables(8),
+            chains(8),
+        ]);
+        assert_eq!(r.plan(None).unwrap().genid, 8);
+    }
+
+    #[test]
+    fn rules_from_another_generation_end_the_dump() {
+        let mut r = reader(vec![rules(8, "DOCKER", 3, false)]);
+        let mut seen = 0;
+        let end = r
+            .dump_rules("filter", "DOCKER", Some(7), |_| {
+                seen += 1;
+                DumpStep::Continue
+            })
+            .unwrap();
+        assert_eq!((end, seen), (ChainDumpEnd::Changed, 0));
+        assert!(!r.is_usable());
+    }
+
+    #[test]
+    fn an_interrupted_dump_is_a_change() {
+        let mut r = reader(vec![rules(7, "DOCKER", 3, true)]);
+        let end = r
+            .dump_rules("filter", "DOCKER", Some(7), |_| DumpStep::Continue)
+            .unwrap();
+        assert_eq!(end, ChainDumpEnd::Changed);
+    }
+
+    #[test]
+    fn a_complete_dump_leaves_the_socket_usable() {
+        let mut r = reader(vec![rules(7, "DOCKER", 3, false)]);
+        let mut seen = 0;
+        let end = r
+            .dump_rules("filter", "DOCKER", Some(7), |rule| {
+                assert_eq!(rule.unwrap().target, crate::ruleset::Target::Accept);
+                seen += 1;
+                DumpStep::Continue
+            })
+            .unwrap();
+        assert_eq!((end, seen), (ChainDumpEnd::Complete, 3));
+        assert!(r.is_usable());
+    }
+
+    #[test]
+    fn the_one_connection_reader_reads_again_after_an_interrupted_dump() {
+        let mut r = reader(vec![
+            gen(7),
+            tables(7),
+            chains(7),
+            rules(7, "INPUT", 2, true),
+            gen(8),
+            tables(8),
+            chains(8),
+            rules(8, "INPUT", 1, false),
+            rules(8, "DOCKER", 4, false),
+            gen(8),
+        ]);
+        let rs = read_ruleset_with(&mut r, None).unwrap();
+        assert_eq!(
+            rule_counts(&rs),
+            vec![("INPUT".to_string(), 1), ("DOCKER".to_string(), 4)]
+        );
+    }
+
+    #[test]
+    fn captured_datagrams_decode() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds/nft_rule");
+        let mut rules = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let data = std::fs::read(entry.unwrap().path()).unwrap();
+            let family = if data[0] & 1 == 0 {
+                Family::Ipv4
+            } else {
+                Family::Ipv6
+            };
+            for r in decode_rule_datagram(family, &data[1..]) {
+                r.unwrap();
+                rules += 1;
+            }
+        }
+        assert!(rules > 200, "{rules} rules");
+    }
 }
