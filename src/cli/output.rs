@@ -5,8 +5,18 @@
 use std::io::{self, Write};
 
 /// Buffered stdout that remembers whether the pipe closed.
-pub struct Stdout {
-    inner: io::BufWriter<io::StdoutLock<'static>>,
+pub type Stdout = Output<io::StdoutLock<'static>>;
+
+impl Stdout {
+    pub fn new() -> Self {
+        Output::to(io::stdout().lock())
+    }
+}
+
+/// Buffered output that can hold its start back and remembers whether the
+/// reader went away.
+pub struct Output<W: Write> {
+    inner: io::BufWriter<W>,
     closed: bool,
     /// Output held back, while holding.
     held: Option<Vec<u8>>,
@@ -16,10 +26,10 @@ pub struct Stdout {
     position: u64,
 }
 
-impl Stdout {
-    pub fn new() -> Self {
-        Stdout {
-            inner: io::BufWriter::with_capacity(64 * 1024, io::stdout().lock()),
+impl<W: Write> Output<W> {
+    pub fn to(writer: W) -> Self {
+        Output {
+            inner: io::BufWriter::with_capacity(64 * 1024, writer),
             closed: false,
             held: None,
             hold_limit: 0,
@@ -114,12 +124,96 @@ impl Stdout {
     }
 }
 
-impl std::fmt::Debug for Stdout {
+impl<W: Write> std::fmt::Debug for Output<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stdout")
             .field("closed", &self.closed)
             .field("position", &self.position)
             .field("holding", &self.held.is_some())
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    /// Keeps what it is given; fails with a broken pipe after `limit` bytes.
+    #[derive(Clone)]
+    struct Pipe {
+        got: Rc<RefCell<Vec<u8>>>,
+        limit: usize,
+    }
+
+    impl Write for Pipe {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            let mut got = self.got.borrow_mut();
+            if got.len() >= self.limit {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.limit - got.len());
+            got.extend_from_slice(&buf[..n]);
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn pipe(limit: usize) -> (Output<Pipe>, Rc<RefCell<Vec<u8>>>) {
+        let got = Rc::new(RefCell::new(Vec::new()));
+        (
+            Output::to(Pipe {
+                got: got.clone(),
+                limit,
+            }),
+            got,
+        )
+    }
+
+    #[test]
+    fn held_output_can_be_taken_back_until_it_leaves() {
+        let (mut out, got) = pipe(usize::MAX);
+        out.hold(16);
+        out.write("*filter\n").unwrap();
+        let mark = out.position();
+        out.write("-A X\n").unwrap();
+        assert!(out.rewind(mark));
+        out.write("# comment\n").unwrap();
+        // Past the limit everything goes out, and nothing comes back.
+        let mark = out.position();
+        out.write("COMMIT\n").unwrap();
+        assert!(!out.rewind(mark));
+        out.flush().unwrap();
+        assert_eq!(&*got.borrow(), b"*filter\n# comment\nCOMMIT\n");
+    }
+
+    #[test]
+    fn a_small_output_is_held_until_flushed() {
+        let (mut out, got) = pipe(usize::MAX);
+        out.hold(1 << 20);
+        out.write("*nat\nCOMMIT\n").unwrap();
+        assert!(got.borrow().is_empty());
+        assert!(out.rewind(0));
+        out.write("*raw\nCOMMIT\n").unwrap();
+        out.flush().unwrap();
+        assert_eq!(&*got.borrow(), b"*raw\nCOMMIT\n");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_quiet() {
+        let (mut out, got) = pipe(100);
+        for _ in 0..100_000 {
+            out.write("-A DOCKER -j ACCEPT\n").unwrap();
+            if out.is_closed() {
+                break;
+            }
+        }
+        assert!(out.is_closed());
+        out.flush().unwrap();
+        assert_eq!(got.borrow().len(), 100);
     }
 }
