@@ -469,7 +469,7 @@ const CHUNK: usize = 64 * 1024;
 
 /// A fetched legacy table, ready to print.
 struct Fetched {
-    blob: Vec<u8>,
+    table: legacy::TableBlob,
     index: TableIndex,
     /// Rules before each chain, in output order (and the total at the end).
     starts: Vec<usize>,
@@ -515,7 +515,7 @@ impl LegacyTables<'_> {
             };
         let name = &self.names[t];
         let fetched = legacy::fetch_table(sock, family, name)?;
-        let index = TableIndex::new(family, name, &fetched.hooks, &fetched.blob)?;
+        let index = TableIndex::new(family, name, &fetched.hooks, fetched.blob())?;
         let mut starts = Vec::with_capacity(index.chains.len() + 1);
         let mut total = 0;
         for c in 0..index.chains.len() {
@@ -524,7 +524,7 @@ impl LegacyTables<'_> {
         }
         starts.push(total);
         Ok(Fetched {
-            blob: fetched.blob,
+            table: fetched,
             index,
             starts,
         })
@@ -630,7 +630,7 @@ impl ordered::Jobs for LegacyTables<'_> {
             let skip = n - f.starts[c];
             let take = (f.starts[c + 1] - n).min(to - n);
             for entry in entries.skip(skip).take(take) {
-                if let Err(e) = index.fill_rule(&f.blob, entry, &mut worker.rule) {
+                if let Err(e) = index.fill_rule(f.table.blob(), entry, &mut worker.rule) {
                     return LegacyEnd::Failed(e.into());
                 }
                 printer.rule(&index.chains[c].name, &worker.rule, &mut text);

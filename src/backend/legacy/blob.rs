@@ -205,14 +205,20 @@ fn walk_entries<'b>(
 
 /// `target_offset` and `next_offset` of the entry at the start of `bytes`.
 fn header_offsets(family: Family, bytes: &[u8]) -> Option<(u16, u16)> {
-    match family {
-        Family::Ipv4 => {
-            ipt_entry::read_from_prefix(bytes).map(|e| (e.target_offset, e.next_offset))
-        }
-        Family::Ipv6 => {
-            ip6t_entry::read_from_prefix(bytes).map(|e| (e.target_offset, e.next_offset))
-        }
+    // Read in place: copying the whole header for two fields shows in big
+    // tables.
+    let at = match family {
+        Family::Ipv4 => std::mem::offset_of!(ipt_entry, target_offset),
+        Family::Ipv6 => std::mem::offset_of!(ip6t_entry, target_offset),
+    };
+    if bytes.len() < entry_header_len(family) {
+        return None;
     }
+    let b = &bytes[at..at + 4];
+    Some((
+        u16::from_ne_bytes([b[0], b[1]]),
+        u16::from_ne_bytes([b[2], b[3]]),
+    ))
 }
 
 fn lossy(bytes: &[u8]) -> String {

@@ -31,7 +31,15 @@ pub fn table_names(family: Family) -> Vec<String> {
 pub struct TableBlob {
     pub name: String,
     pub hooks: Hooks,
-    pub blob: Vec<u8>,
+    /// The blob, from `start` (the kernel's reply header precedes it).
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl TableBlob {
+    pub fn blob(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
 }
 
 /// Fetches one table's blob (GET_INFO, then GET_ENTRIES, again while the
@@ -48,7 +56,7 @@ pub fn fetch_table<K: XtKernel>(
         let info = kernel
             .get_info(name)
             .map_err(|e| BackendError::legacy_io(family, format!("GET_INFO of table {name}"), e))?;
-        let blob = match kernel.get_entries(name, info.size) {
+        let (buf, start) = match kernel.get_entries_buf(name, info.size) {
             Ok(b) => b,
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 10 => continue,
             Err(e) => {
@@ -66,7 +74,8 @@ pub fn fetch_table<K: XtKernel>(
                 hook_entry: info.hook_entry,
                 underflow: info.underflow,
             },
-            blob,
+            buf,
+            start,
         });
     }
 }
@@ -79,7 +88,7 @@ pub fn read_table<K: XtKernel>(
     name: &str,
 ) -> Result<Table, BackendError> {
     let t = fetch_table(kernel, family, name)?;
-    decode_table(family, name, &t.hooks, &t.blob).map_err(BackendError::from)
+    decode_table(family, name, &t.hooks, t.blob()).map_err(BackendError::from)
 }
 
 /// All instantiated tables (or just `only`).
