@@ -25,6 +25,7 @@
 //!   the kernel);
 //! * `floor-nft --threads N`: the same dumps spread over N sockets in N
 //!   threads, biggest chain first (what parallel dumping can reach);
+//!   `--verbose` prints each chain's dump time;
 //! * `floor-legacy`: GET_INFO and GET_ENTRIES of each table, nothing decoded.
 //!
 //! Before timing, the output of `nfdoctor save` is compared with the real
@@ -133,7 +134,7 @@ fn main() {
                 .and_then(|i| args.get(i + 1))
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(1);
-            floor_nft(threads);
+            floor_nft(threads, args.iter().any(|a| a == "--verbose"));
         }
         Some("floor-legacy") => floor_legacy(),
         Some("run") => run_child(&args[1..]),
@@ -599,7 +600,7 @@ fn dump(sock: &mut NetlinkSocket, request: &[u8], buf: &mut [u8], mut each: impl
     }
 }
 
-fn floor_nft(threads: usize) {
+fn floor_nft(threads: usize, verbose: bool) {
     let mut sock = NetlinkSocket::open(libc::NETLINK_NETFILTER).expect("netlink socket");
     let mut buf = vec![0u8; 64 * 1024];
     let mut req = Vec::new();
@@ -644,7 +645,15 @@ fn floor_nft(threads: usize) {
                 w.put_str(NFTA_RULE_CHAIN, chain);
             },
         );
-        dump(sock, &req, buf, |_| {});
+        let start = Instant::now();
+        let mut bytes = 0;
+        dump(sock, &req, buf, |d| bytes += d.len());
+        if verbose {
+            eprintln!(
+                "{table} {chain}: {bytes} bytes in {:.3} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
     };
     if threads <= 1 {
         for (table, chain, _) in &chains {

@@ -347,18 +347,36 @@ thread_local! {
 
 /// Decimal digits of `n`, without going through `fmt`.
 fn push_u64(out: &mut String, mut n: u64) {
+    if n < 10 {
+        out.push(char::from(b'0' + n as u8));
+        return;
+    }
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+    while n >= 100 {
+        let two = (n % 100) as usize;
+        n /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * two..2 * two + 2]);
     }
-    out.extend(buf[i..].iter().map(|&b| char::from(b)));
+    if n >= 10 {
+        i -= 2;
+        let two = n as usize;
+        buf[i..i + 2].copy_from_slice(&DIGIT_PAIRS[2 * two..2 * two + 2]);
+    } else {
+        i -= 1;
+        buf[i] = b'0' + n as u8;
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
+
+/// "00" to "99".
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
 
 /// A dotted quad, as `inet_ntop(AF_INET)` (and [`text::ipv4`]) writes it.
 fn push_ipv4(out: &mut String, a: [u8; 4]) {
@@ -722,6 +740,19 @@ mod tests {
                 let (new, old) = both(family, true, "C", &rule);
                 assert_eq!(new, old);
             }
+        }
+    }
+
+    #[test]
+    fn numbers_print_as_fmt_does() {
+        let mut samples: Vec<u64> = (0..2000).collect();
+        samples.extend((1..20).map(|p| 10u64.pow(p)));
+        samples.extend((1..20).map(|p| 10u64.pow(p) - 1));
+        samples.extend([u64::MAX, u64::MAX - 1, 1 << 32, 65535]);
+        for n in samples {
+            let mut s = String::from("x");
+            push_u64(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
         }
     }
 
