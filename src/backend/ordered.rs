@@ -99,12 +99,41 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            threads: std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .clamp(1, 8),
+            threads: free_cpus().clamp(1, 8),
             budget: usize::MAX,
         }
     }
+}
+
+/// CPUs free for this process's threads right now: those it may use, less
+/// the tasks others are running (`/proc/loadavg`'s runnable count, in
+/// which the reading thread counts itself; the least of a few readings).
+/// The work is CPU-bound, and threads taking turns on one CPU are slower
+/// than one thread: the kernel's walks over big chains thrash the caches
+/// at every switch.
+pub fn free_cpus() -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let running = (0..3)
+        .filter_map(|_| {
+            let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+            runnable(&text)
+        })
+        .min();
+    match running {
+        Some(r) => cpus.saturating_sub(r.saturating_sub(1)).max(1),
+        None => cpus,
+    }
+}
+
+/// The runnable count of a `/proc/loadavg` line (`0.50 0.40 0.30 2/95 123`).
+fn runnable(loadavg: &str) -> Option<usize> {
+    loadavg
+        .split_whitespace()
+        .nth(3)?
+        .split('/')
+        .next()?
+        .parse()
+        .ok()
 }
 
 struct Slot<C, E> {
@@ -456,6 +485,14 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn loadavg_gives_the_runnable_count() {
+        assert_eq!(runnable("2.42 2.43 2.24 3/94 10240\n"), Some(3));
+        assert_eq!(runnable("0.00 0.00 0.00 1/80 7"), Some(1));
+        assert_eq!(runnable("garbage"), None);
+        assert!(free_cpus() >= 1);
     }
 
     #[test]
