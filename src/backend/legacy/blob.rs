@@ -20,7 +20,7 @@ use nfdoctor_sys::ip_tables::{
     IPT_INV_TOS, IPT_INV_VIA_IN, IPT_INV_VIA_OUT,
 };
 use nfdoctor_sys::netfilter::{NF_ACCEPT, NF_DROP, NF_INET_NUMHOOKS, NF_QUEUE};
-use nfdoctor_sys::x_tables::{xt_entry_match, xt_entry_target, XT_RETURN};
+use nfdoctor_sys::x_tables::{xt_entry_match, xt_entry_target, XT_EXTENSION_MAXNAMELEN, XT_RETURN};
 use nfdoctor_sys::{c_name_bytes, Pod};
 use std::collections::HashMap;
 
@@ -92,13 +92,12 @@ struct Frame<'b> {
 impl<'b> Frame<'b> {
     /// The target's name (empty for the standard target).
     fn target_name(&self) -> &'b [u8] {
-        // The walk checked that a whole target header is there.
-        xt_entry_target::read_from_prefix(&self.bytes[self.target_offset..])
-            .map(|t| {
-                let name = c_name_bytes(&t.name);
-                let at = self.target_offset + 2;
-                &self.bytes[at..at + name.len()]
-            })
+        // The walk checked that a whole target header is there: the name
+        // follows `target_size` and runs to its NUL (29 bytes at most).
+        let at = self.target_offset + 2;
+        self.bytes
+            .get(at..at + XT_EXTENSION_MAXNAMELEN)
+            .map(c_name_bytes)
             .unwrap_or(&[])
     }
 
