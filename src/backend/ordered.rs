@@ -97,9 +97,15 @@ pub struct Options {
 }
 
 impl Default for Options {
+    /// As many threads as CPUs are free ([`free_cpus`], at most 8), or
+    /// `NFDOCTOR_THREADS` when set (for measurements).
     fn default() -> Self {
+        let threads = std::env::var("NFDOCTOR_THREADS")
+            .ok()
+            .and_then(|t| t.parse::<usize>().ok())
+            .unwrap_or_else(free_cpus);
         Options {
-            threads: free_cpus().clamp(1, 8),
+            threads: threads.clamp(1, 8),
             budget: usize::MAX,
         }
     }
@@ -190,10 +196,12 @@ impl<J: Jobs> Engine<'_, J> {
         self.cancelled.load(Ordering::Relaxed)
     }
 
-    /// Records the end of `done` and picks the next task: a waiting prep;
-    /// else the first unassigned job when it is ready and every job before
-    /// it has finished (so the job the consumer waits for always runs);
-    /// else the heaviest ready job; else waits for a prep to finish.
+    /// Records the end of `done` and picks the next task: the first
+    /// unassigned job when it is ready and every job before it has finished
+    /// (so the job the consumer waits for always runs); else a waiting
+    /// prep; else the heaviest ready job; else waits for a prep to finish.
+    /// (A worker takes a job ahead of the consumer only when no prep waits,
+    /// so the prep the consumer's job needs is always running or done.)
     fn next(&self, done: Option<Task>) -> Option<Task> {
         let mut state = self.lock();
         match done {
@@ -208,23 +216,27 @@ impl<J: Jobs> Engine<'_, J> {
             if self.is_cancelled() {
                 return None;
             }
-            if let Some(p) = state.preps.iter().position(|p| *p == Prep::Waiting) {
-                state.preps[p] = Prep::Running;
-                return Some(Task::Prep(p));
-            }
             let ready = |state: &State<_, _>, j: usize| {
                 self.jobs
                     .needs(j)
                     .map_or(true, |p| state.preps.get(p) == Some(&Prep::Done))
             };
-            let first = state.slots.iter().position(|s| !s.assigned)?;
-            let pick = if ready(&state, first) && state.slots[..first].iter().all(|s| s.finished) {
-                Some(first)
-            } else {
-                (first..state.slots.len())
-                    .filter(|&j| !state.slots[j].assigned && ready(&state, j))
-                    .max_by_key(|&j| (self.jobs.weight(j), std::cmp::Reverse(j)))
-            };
+            let first = state.slots.iter().position(|s| !s.assigned);
+            if let Some(first) = first {
+                if ready(&state, first) && state.slots[..first].iter().all(|s| s.finished) {
+                    state.slots[first].assigned = true;
+                    return Some(Task::Job(first));
+                }
+            }
+            // Preps before other jobs: they are what the rest waits for.
+            if let Some(p) = state.preps.iter().position(|p| *p == Prep::Waiting) {
+                state.preps[p] = Prep::Running;
+                return Some(Task::Prep(p));
+            }
+            let first = first?;
+            let pick = (first..state.slots.len())
+                .filter(|&j| !state.slots[j].assigned && ready(&state, j))
+                .max_by_key(|&j| (self.jobs.weight(j), std::cmp::Reverse(j)));
             match pick {
                 Some(j) => {
                     state.slots[j].assigned = true;

@@ -23,6 +23,7 @@ use clap::{Args, ValueEnum};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Output held back (and retractable) before streaming starts.
@@ -436,6 +437,10 @@ fn save_legacy(
         style,
         parts: options.threads,
         fetched: names.iter().map(|_| Mutex::new(None)).collect(),
+        unprinted: names
+            .iter()
+            .map(|_| AtomicUsize::new(options.threads))
+            .collect(),
     };
     let mut failure = None;
     ordered::run(&tables, names.len() * tables.parts, &options, |_, d| {
@@ -487,6 +492,8 @@ struct LegacyTables<'a> {
     style: &'a Style<'a>,
     parts: usize,
     fetched: Vec<FetchSlot>,
+    /// Per table, parts not printed yet: the last one lets the blob go.
+    unprinted: Vec<AtomicUsize>,
 }
 
 enum LegacyEnd {
@@ -585,6 +592,24 @@ impl ordered::Jobs for LegacyTables<'_> {
     }
 
     fn run(
+        &self,
+        worker: &mut LegacyWorker,
+        job: usize,
+        emit: &mut dyn FnMut(String) -> bool,
+    ) -> LegacyEnd {
+        let end = self.print_part(worker, job, emit);
+        let t = job / self.parts;
+        if self.unprinted[t].fetch_sub(1, Ordering::AcqRel) == 1 {
+            // Every part is printed: the blob can go (once the last part's
+            // own reference does).
+            *self.lock(t) = None;
+        }
+        end
+    }
+}
+
+impl LegacyTables<'_> {
+    fn print_part(
         &self,
         worker: &mut LegacyWorker,
         job: usize,
