@@ -331,6 +331,9 @@ pub fn run<J: Jobs>(
     if count == 0 {
         return;
     }
+    if options.threads <= 1 {
+        return run_here(jobs, count, consume);
+    }
     let engine = Engine {
         jobs,
         budget: options.budget,
@@ -385,6 +388,34 @@ pub fn run<J: Jobs>(
             }
         }
     });
+}
+
+/// [`run`] with one thread: every job on the calling thread, in order,
+/// its output consumed as it comes. (Handing chunks to another thread would
+/// only add wake-ups, which cost most on a busy machine.)
+fn run_here<J: Jobs>(
+    jobs: &J,
+    count: usize,
+    mut consume: impl FnMut(usize, Delivery<J::Chunk, J::End>) -> ControlFlow<()>,
+) {
+    let mut worker = jobs.worker();
+    let mut prepped = vec![false; jobs.preps()];
+    for job in 0..count {
+        if let Some(p) = jobs.needs(job) {
+            if !prepped.get(p).copied().unwrap_or(true) {
+                jobs.prep(&mut worker, p);
+                prepped[p] = true;
+            }
+        }
+        let mut stopped = false;
+        let end = jobs.run(&mut worker, job, &mut |chunk| {
+            stopped = stopped || consume(job, Delivery::Chunk(chunk)).is_break();
+            !stopped
+        });
+        if stopped || consume(job, Delivery::End(end)).is_break() {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]
