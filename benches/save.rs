@@ -6,6 +6,7 @@
 //! cargo bench --bench save                      # everything (~4 min, most of it nft loading and `nft list ruleset`)
 //! cargo bench --bench save -- --sizes 1000,10000 --backends nft --runs 5
 //! cargo bench --bench save -- --nft-list-runs 0 # skip `nft list ruleset`
+//! cargo bench --bench save -- --threads 2       # NFDOCTOR_THREADS for nfdoctor
 //! ```
 //!
 //! Each back end gets a fresh user + network namespace (`unshare -rn`, the
@@ -30,6 +31,11 @@
 //!
 //! Before timing, the output of `nfdoctor save` is compared with the real
 //! `*-save` (minus `#` lines); a difference is reported in the table.
+//!
+//! nfdoctor dumps on as many threads as CPUs are free when it starts (the
+//! others' runnable tasks in `/proc/loadavg`), so its times depend on what
+//! else the machine runs: each size's line shows `/proc/loadavg` before
+//! its runs, and `--threads N` fixes the count.
 //!
 //! `capture DIR TAG [-6]` (run inside a namespace holding rules) writes the
 //! namespace's rule dumps and table blobs as fuzzing seeds
@@ -66,6 +72,8 @@ struct Options {
     /// Runs of `nft list ruleset` above 10k ports (it takes about a minute
     /// at 50k); `None`: 1.
     nft_list_runs: Option<usize>,
+    /// NFDOCTOR_THREADS for the nfdoctor runs.
+    threads: Option<usize>,
 }
 
 impl Options {
@@ -75,6 +83,7 @@ impl Options {
             backends: vec!["nft".into(), "legacy".into()],
             runs: None,
             nft_list_runs: None,
+            threads: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -90,6 +99,7 @@ impl Options {
                 "--backends" => o.backends = value().split(',').map(str::to_string).collect(),
                 "--runs" => o.runs = value().parse().ok(),
                 "--nft-list-runs" => o.nft_list_runs = value().parse().ok(),
+                "--threads" => o.threads = value().parse().ok(),
                 // `cargo bench` passes `--bench`; filters are not supported.
                 _ => {}
             }
@@ -111,6 +121,9 @@ impl Options {
         }
         if let Some(r) = self.nft_list_runs {
             v.extend(["--nft-list-runs".into(), r.to_string()]);
+        }
+        if let Some(t) = self.threads {
+            v.extend(["--threads".into(), t.to_string()]);
         }
         v
     }
@@ -410,6 +423,9 @@ fn without_comments(text: &str) -> String {
 fn inner(backend: &str, opts: &Options) {
     let lock = std::env::temp_dir().join(format!("nfdoctor-bench-{}.lock", std::process::id()));
     std::env::set_var("XTABLES_LOCKFILE", &lock);
+    if let Some(t) = opts.threads {
+        std::env::set_var("NFDOCTOR_THREADS", t.to_string());
+    }
     let me = std::env::current_exe()
         .expect("own path")
         .to_string_lossy()
@@ -493,8 +509,14 @@ fn inner(backend: &str, opts: &Options) {
         };
         let rules = theirs.lines().filter(|l| l.starts_with("-A ")).count();
         println!(
-            "-- {ports} ports, {rules} rules (loaded in {:.1} s); output of nfdoctor vs {save}: {same}",
-            load_time.as_secs_f64()
+            "-- {ports} ports, {rules} rules (loaded in {:.1} s); output of nfdoctor vs {save}: {same}; loadavg {}",
+            load_time.as_secs_f64(),
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .split_whitespace()
+                .take(4)
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         let mut samples = vec![Samples::default(); tools.len()];
         let max_runs = tools.iter().map(|t| t.runs).max().unwrap_or(0);

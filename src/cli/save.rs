@@ -1,8 +1,9 @@
 //! `nfdoctor save`: print the kernel's rules as iptables-save does.
 //!
-//! Text output streams: nf_tables chains are dumped several at a time and
-//! printed as their rules arrive, legacy tables one entry at a time, so
-//! memory stays small whatever the ruleset's size. The first
+//! Text output streams: nf_tables chains are dumped (several at a time
+//! when CPUs are free) and printed as their rules arrive; legacy tables are
+//! printed one rule at a time straight from their blobs. Memory stays small
+//! whatever the ruleset's size. The first
 //! [`HOLD_LIMIT`] bytes are held back: up to there, a ruleset that changes
 //! under the dump is read again and a table that turns out to be
 //! incompatible is replaced by iptables' comment, exactly as iptables-save
@@ -284,8 +285,7 @@ fn stream_nft(
         .collect();
     let jobs = plan.jobs();
     // Header and chain declarations go out when the first chain of a table
-    // is reached; COMMIT when the next table starts. `open` is the table
-    // whose text is being written.
+    // is reached; COMMIT when the next table starts.
     let mut cursor = TableCursor {
         tables: &tables,
         marks: vec![0; tables.len()],
