@@ -3,6 +3,7 @@
 pub mod error;
 pub mod legacy;
 pub mod nft;
+pub mod ordered;
 
 pub use error::BackendError;
 

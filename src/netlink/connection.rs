@@ -10,6 +10,24 @@ use nfdoctor_sys::netlink::{NLMSG_DONE, NLMSG_ERROR, NLMSG_NOOP, NLMSG_OVERRUN, 
 /// times slower, larger ones only matter for big non-dump replies.
 pub const RECV_BUFFER: usize = 64 * 1024;
 
+/// What a [`Connection::dump`] handler wants next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpStep {
+    Continue,
+    /// Stop reading now. The kernel is left in the middle of the dump, so
+    /// the connection cannot be used again: drop it.
+    Stop,
+}
+
+/// How a [`Connection::dump`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DumpEnd {
+    /// `NLMSG_DONE`: every message was handed over.
+    Done,
+    /// The handler said [`DumpStep::Stop`]; the connection is unusable.
+    Stopped,
+}
+
 /// How a request ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exchange {
@@ -26,6 +44,9 @@ pub struct Connection<T> {
     seq: u32,
     recv_buf: Vec<u8>,
     send_buf: Vec<u8>,
+    /// Set when a dump was abandoned half-way: the kernel would answer the
+    /// rest of it (and refuse a new dump with `EBUSY`).
+    abandoned: bool,
 }
 
 impl<T: Transport> Connection<T> {
@@ -38,6 +59,7 @@ impl<T: Transport> Connection<T> {
             seq: std::process::id().wrapping_mul(1000),
             recv_buf: vec![0; RECV_BUFFER],
             send_buf: Vec::with_capacity(4096),
+            abandoned: false,
         }
     }
 
@@ -68,6 +90,7 @@ impl<T: Transport> Connection<T> {
         build: impl FnOnce(&mut Vec<u8>, u32),
         mut on_reply: impl FnMut(&Message<'_>) -> Result<(), NetlinkError>,
     ) -> Result<(), NetlinkError> {
+        self.check_usable(context)?;
         let seq = self.take_seq(1);
         self.send_buf.clear();
         build(&mut self.send_buf, seq);
@@ -136,6 +159,101 @@ impl<T: Transport> Connection<T> {
                             if let Err(e) = on_reply(&msg) {
                                 pending = Some(e);
                             }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether an abandoned dump made this connection unusable.
+    pub fn is_abandoned(&self) -> bool {
+        self.abandoned
+    }
+
+    fn check_usable(&self, context: &dyn Fn() -> String) -> Result<(), NetlinkError> {
+        if self.abandoned {
+            return Err(NetlinkError::malformed(
+                context(),
+                "the socket was left in the middle of a dump",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A dump that the handler can cut short: every reply message to the
+    /// request is handed to `on_message`, until `NLMSG_DONE` or until the
+    /// handler says [`DumpStep::Stop`] (then the connection is abandoned).
+    /// A message flagged `NLM_F_DUMP_INTR` ends the dump at once with
+    /// [`NetlinkError::DumpInterrupted`] (the connection is abandoned too):
+    /// what was read so far mixes two generations, so the caller starts
+    /// again on a fresh connection instead of reading the rest.
+    pub fn dump(
+        &mut self,
+        context: &dyn Fn() -> String,
+        build: impl FnOnce(&mut Vec<u8>, u32),
+        mut on_message: impl FnMut(&Message<'_>) -> Result<DumpStep, NetlinkError>,
+    ) -> Result<DumpEnd, NetlinkError> {
+        self.check_usable(context)?;
+        let seq = self.take_seq(1);
+        self.send_buf.clear();
+        build(&mut self.send_buf, seq);
+        self.transport
+            .send(&self.send_buf)
+            .map_err(|e| NetlinkError::io(context(), e))?;
+        // Until DONE arrives the kernel holds a dump for this socket.
+        self.abandoned = true;
+        loop {
+            let n = self
+                .transport
+                .recv(&mut self.recv_buf)
+                .map_err(|e| NetlinkError::io(context(), e))?;
+            if n == 0 {
+                return Err(NetlinkError::malformed(context(), "empty datagram"));
+            }
+            for msg in Messages::new(&self.recv_buf[..n]) {
+                let msg = msg.map_err(|e| (context(), e))?;
+                if msg.header.nlmsg_seq != seq {
+                    continue;
+                }
+                if msg.header.nlmsg_flags & NLM_F_DUMP_INTR != 0 {
+                    return Err(NetlinkError::DumpInterrupted(context()));
+                }
+                match msg.header.nlmsg_type {
+                    NLMSG_NOOP | NLMSG_OVERRUN => {}
+                    NLMSG_DONE => {
+                        self.abandoned = false;
+                        let code = msg
+                            .payload
+                            .get(..4)
+                            .map(|b| i32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                            .unwrap_or(0);
+                        if code < 0 {
+                            return Err(NetlinkError::Kernel {
+                                context: context(),
+                                errno: -code,
+                                ext: None,
+                            });
+                        }
+                        return Ok(DumpEnd::Done);
+                    }
+                    NLMSG_ERROR => {
+                        let err = msg.error().map_err(|e| (context(), e))?.ok_or_else(|| {
+                            NetlinkError::malformed(context(), "error message without payload")
+                        })?;
+                        if err.error != 0 {
+                            // The kernel ends a failed dump with the error.
+                            self.abandoned = false;
+                            return Err(NetlinkError::Kernel {
+                                context: context(),
+                                errno: -err.error,
+                                ext: err.ext_msg.map(str::to_string),
+                            });
+                        }
+                    }
+                    _ => {
+                        if on_message(&msg)? == DumpStep::Stop {
+                            return Ok(DumpEnd::Stopped);
                         }
                     }
                 }

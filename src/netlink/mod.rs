@@ -12,7 +12,7 @@ pub mod socket;
 
 pub use attr::{Attr, AttrError, AttrWriter, Attrs};
 pub use batch::{Batch, BatchError};
-pub use connection::{Connection, Exchange};
+pub use connection::{Connection, DumpEnd, DumpStep, Exchange};
 pub use error::NetlinkError;
 pub use message::{Message, Messages};
 pub use socket::{NetlinkSocket, Transport};

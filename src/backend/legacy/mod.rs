@@ -10,6 +10,6 @@ pub mod write;
 
 pub use encode::{encode_table, EncodeError, EncodedTable, EntryInfo, EntryKind};
 pub use lock::{LockError, LockWait, XtLock};
-pub use read::{read_ruleset, read_table, table_names};
+pub use read::{fetch_table, read_ruleset, read_table, table_names, TableBlob};
 pub use sockopt::{RawSocket, XtKernel};
 pub use write::{update_table, write_table, CounterMode, Locking, WriteOptions, WriteReport};

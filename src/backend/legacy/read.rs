@@ -25,21 +25,38 @@ pub fn table_names(family: Family) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Reads one table. The kernel creates a missing built-in table on first
-/// access, as iptables-legacy does.
-pub fn read_table<K: XtKernel>(
+/// A table's entry blob as the kernel gave it, with the hook offsets that
+/// give it meaning.
+#[derive(Debug, Clone)]
+pub struct TableBlob {
+    pub name: String,
+    pub hooks: Hooks,
+    /// The blob, from `start` (the kernel's reply header precedes it).
+    buf: Vec<u8>,
+    start: usize,
+}
+
+impl TableBlob {
+    pub fn blob(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+}
+
+/// Fetches one table's blob (GET_INFO, then GET_ENTRIES, again while the
+/// table changes in between). The kernel creates a missing built-in table
+/// on first access, as iptables-legacy does.
+pub fn fetch_table<K: XtKernel>(
     kernel: &mut K,
     family: Family,
     name: &str,
-) -> Result<Table, BackendError> {
-    // The table can change between GET_INFO and GET_ENTRIES (EAGAIN).
+) -> Result<TableBlob, BackendError> {
     let mut attempts = 0;
     loop {
         attempts += 1;
         let info = kernel
             .get_info(name)
             .map_err(|e| BackendError::legacy_io(family, format!("GET_INFO of table {name}"), e))?;
-        let blob = match kernel.get_entries(name, info.size) {
+        let (buf, start) = match kernel.get_entries_buf(name, info.size) {
             Ok(b) => b,
             Err(e) if e.raw_os_error() == Some(libc::EAGAIN) && attempts < 10 => continue,
             Err(e) => {
@@ -50,13 +67,28 @@ pub fn read_table<K: XtKernel>(
                 ))
             }
         };
-        let hooks = Hooks {
-            valid_hooks: info.valid_hooks,
-            hook_entry: info.hook_entry,
-            underflow: info.underflow,
-        };
-        return decode_table(family, name, &hooks, &blob).map_err(BackendError::from);
+        return Ok(TableBlob {
+            name: name.to_string(),
+            hooks: Hooks {
+                valid_hooks: info.valid_hooks,
+                hook_entry: info.hook_entry,
+                underflow: info.underflow,
+            },
+            buf,
+            start,
+        });
     }
+}
+
+/// Reads one table. The kernel creates a missing built-in table on first
+/// access, as iptables-legacy does.
+pub fn read_table<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    name: &str,
+) -> Result<Table, BackendError> {
+    let t = fetch_table(kernel, family, name)?;
+    decode_table(family, name, &t.hooks, t.blob()).map_err(BackendError::from)
 }
 
 /// All instantiated tables (or just `only`).

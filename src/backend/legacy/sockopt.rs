@@ -28,6 +28,12 @@ pub trait XtKernel {
     /// The entry blob; `size` must be the one `get_info` returned (the kernel
     /// answers `EAGAIN` if the table changed in between).
     fn get_entries(&mut self, table: &str, size: u32) -> io::Result<Vec<u8>>;
+    /// [`XtKernel::get_entries`], but the blob may start at an offset of the
+    /// returned buffer (returned too): moving a large blob to the front of
+    /// its buffer costs time.
+    fn get_entries_buf(&mut self, table: &str, size: u32) -> io::Result<(Vec<u8>, usize)> {
+        self.get_entries(table, size).map(|blob| (blob, 0))
+    }
     /// `SO_SET_REPLACE`; returns the old entries' counters.
     fn replace(&mut self, header: &ipt_replace, blob: &[u8]) -> io::Result<Vec<xt_counters>>;
     /// `SO_SET_ADD_COUNTERS`: adds `counters[i]` to new entry `i`.
@@ -154,6 +160,12 @@ impl XtKernel for RawSocket {
     }
 
     fn get_entries(&mut self, table: &str, size: u32) -> io::Result<Vec<u8>> {
+        let (mut buf, start) = self.get_entries_buf(table, size)?;
+        buf.drain(..start);
+        Ok(buf)
+    }
+
+    fn get_entries_buf(&mut self, table: &str, size: u32) -> io::Result<(Vec<u8>, usize)> {
         let header = ipt_get_entries {
             name: table_name(table)?,
             size,
@@ -168,8 +180,7 @@ impl XtKernel for RawSocket {
             self.opt(IPT_SO_GET_ENTRIES, IP6T_SO_GET_ENTRIES),
             &mut buf,
         )?;
-        buf.drain(..head_len);
-        Ok(buf)
+        Ok((buf, head_len))
     }
 
     fn replace(&mut self, header: &ipt_replace, blob: &[u8]) -> io::Result<Vec<xt_counters>> {

@@ -538,7 +538,8 @@ impl Decoder {
             return Err(RuleError::Unparsable("limit with rate 0".into()));
         }
         let info = xt_rateinfo {
-            avg: (u64::from(XT_LIMIT_SCALE) * unit / rate) as u32,
+            // u64 arithmetic as in iptables (C): wraps on absurd units.
+            avg: (u64::from(XT_LIMIT_SCALE).wrapping_mul(unit) / rate) as u32,
             burst,
             ..xt_rateinfo::zeroed()
         };
