@@ -4,6 +4,7 @@
 
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::WriteOptions;
+use crate::backend::nft::retry::Retry;
 use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange, WriteError};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend};
@@ -181,7 +182,8 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
         Flush::Table
     };
     let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
-    for _attempt in 0..5 {
+    let mut retry = Retry::new();
+    while retry.again() {
         let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
         let planned = plan(script, &current, flush, false)?;
         let mode = if args.noflush {
@@ -230,7 +232,10 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
             Err(e) => return Err(e.to_string()),
         }
     }
-    Err("the ruleset kept changing under us; gave up after 5 attempts (nothing was changed)".into())
+    Err(format!(
+        "the ruleset kept changing under us; gave up after {} attempts (nothing was changed)",
+        retry.attempts()
+    ))
 }
 
 fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result<(), String> {

@@ -15,6 +15,7 @@ use crate::backend::legacy::blob::TableIndex;
 use crate::backend::nft::read::{
     dump_parallel, ChainJob, Delivery, DumpPlan, NftReader, ParallelOptions,
 };
+use crate::backend::nft::retry::Retry;
 use crate::backend::{legacy, ordered, Backend, BackendError};
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::save::Printer;
@@ -237,7 +238,8 @@ fn save_nft(
         budget: BUFFER_BUDGET,
         ..ParallelOptions::default()
     };
-    for _ in 0..5 {
+    let mut retry = Retry::new();
+    while retry.again() {
         if several {
             out.write(&backend_line(Backend::Nft))?;
         }

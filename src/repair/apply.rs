@@ -105,7 +105,8 @@ pub fn repair_family(
     match backend {
         Backend::Nft => {
             let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
-            for _ in 0..5 {
+            let mut retry = crate::backend::nft::retry::Retry::new();
+            while retry.again() {
                 let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
                 let mut planned = Vec::new();
                 for et in &expected.tables {

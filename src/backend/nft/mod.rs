@@ -3,6 +3,7 @@
 
 pub mod encode;
 pub mod read;
+pub mod retry;
 pub mod rule;
 pub mod write;
 

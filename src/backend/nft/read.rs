@@ -11,6 +11,7 @@
 //! `NLM_F_DUMP_INTR`, means the ruleset changed under the dump, and the
 //! reader starts again.
 
+use super::retry::Retry;
 use super::rule::{decode_rule, RuleError};
 use crate::backend::{Backend, BackendError};
 use crate::netlink::{
@@ -303,7 +304,8 @@ impl<T: Transport> NftReader<T> {
     /// needs before the rules: the generation, and each table's chains in
     /// output order. Retried while the ruleset changes under it.
     pub fn plan(&mut self, only: Option<&str>) -> Result<DumpPlan, BackendError> {
-        for _ in 0..MAX_ATTEMPTS {
+        let mut retry = Retry::new();
+        while retry.again() {
             let genid = self.genid()?;
             let (present, tables_gen) = self.tables_at()?;
             let wanted: Vec<&str> = NFT_TABLE_ORDER
@@ -358,9 +360,6 @@ impl<T: Transport> NftReader<T> {
     }
 }
 
-/// Attempts at reading a ruleset that keeps changing.
-const MAX_ATTEMPTS: usize = 5;
-
 fn changing() -> BackendError {
     BackendError::Malformed("nf_tables: the ruleset kept changing while it was read".into())
 }
@@ -369,12 +368,10 @@ fn changing() -> BackendError {
 fn retry_interrupted<T>(
     mut dump: impl FnMut() -> Result<T, BackendError>,
 ) -> Result<T, BackendError> {
-    let mut attempts = 0;
+    let mut retry = Retry::new();
     loop {
-        attempts += 1;
         match dump() {
-            Err(BackendError::Netlink(NetlinkError::DumpInterrupted(_)))
-                if attempts < MAX_ATTEMPTS => {}
+            Err(BackendError::Netlink(NetlinkError::DumpInterrupted(_))) if retry.again() => {}
             other => return other,
         }
     }
@@ -573,7 +570,8 @@ pub fn read_ruleset_with<T: Transport>(
 ) -> Result<Ruleset, BackendError> {
     let family = reader.family;
     // A ruleset that changes while we read it is read again.
-    'attempt: for _ in 0..MAX_ATTEMPTS {
+    let mut retry = Retry::new();
+    'attempt: while retry.again() {
         let plan = reader.plan(only)?;
         let mut tables = plan.empty_tables();
         for (t, c) in plan.jobs() {
@@ -615,7 +613,8 @@ fn incompatible(chain: &str, e: &RuleError) -> TableCompat {
 /// a time.
 pub fn read_ruleset(family: Family, only: Option<&str>) -> Result<Ruleset, BackendError> {
     let mut reader = NftReader::open(family)?;
-    for _ in 0..MAX_ATTEMPTS {
+    let mut retry = Retry::new();
+    while retry.again() {
         let plan = reader.plan(only)?;
         let mut tables = plan.empty_tables();
         let jobs = plan.jobs();

@@ -379,20 +379,24 @@ pub fn write_tables<T: Transport>(
 pub fn read_for_write<T: Transport>(
     reader: &mut super::NftReader<T>,
 ) -> Result<(crate::ruleset::Ruleset, u32), crate::backend::BackendError> {
-    let mut attempts = 0;
+    let mut retry = super::retry::Retry::new();
     loop {
-        attempts += 1;
         let before = reader.genid()?;
         let rs = match super::read::read_ruleset_with(reader, None) {
             Ok(rs) => rs,
             // Another writer committed during a dump (NLM_F_DUMP_INTR): read again.
             Err(crate::backend::BackendError::Netlink(
                 crate::netlink::NetlinkError::DumpInterrupted(_),
-            )) if attempts < 20 => continue,
+            )) if retry.again() => continue,
             Err(e) => return Err(e),
         };
         if reader.genid()? == before {
             return Ok((rs, before));
+        }
+        if !retry.again() {
+            return Err(crate::backend::BackendError::Malformed(
+                "nf_tables: the ruleset kept changing while it was read".into(),
+            ));
         }
     }
 }
