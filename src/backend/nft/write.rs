@@ -122,7 +122,7 @@ fn user_chain_msg(batch: &mut Batch, family: Family, table: &str, name: &str) {
 enum Anchor {
     Head,
     After(u64),
-    /// A new chain: appended in order.
+    /// A new chain, or after the last surviving rule: appended in order.
     End,
 }
 
@@ -146,7 +146,22 @@ fn add_rules(
             },
         }
     }
+    // Rules after the last surviving one go at the chain's end: appended
+    // in order without a position, as for a new chain. (A position makes
+    // the kernel walk the chain to find the handle, for every rule.)
+    let tail = chain
+        .rules
+        .iter()
+        .rev()
+        .find_map(|r| r.handle)
+        .filter(|_| !new_chain)
+        .map(Anchor::After);
     for (anchor, indexes) in groups {
+        let anchor = if Some(anchor) == tail {
+            Anchor::End
+        } else {
+            anchor
+        };
         // Head and after-handle insertions put each rule right at the
         // anchor, so emit them last first.
         let ordered: Vec<usize> = match anchor {
