@@ -143,3 +143,47 @@ fn concurrent_writers_lose_nothing() {
         );
     }
 }
+
+#[test]
+fn a_batch_bigger_than_the_default_socket_buffer_loads() {
+    if !sandbox::available() {
+        return;
+    }
+    // 1000 Docker-like ports make a ~1.5 MB nf_tables batch: far more than
+    // the 208 KiB default send buffer, within what a user namespace may ask.
+    let scratch = sandbox::Scratch::new("bigbatch");
+    let mut text = String::from(
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n:DOCKER - [0:0]\n",
+    );
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "-A DOCKER -d 172.17.{}.{}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+            i / 256,
+            i % 256
+        ));
+    }
+    text.push_str("COMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n");
+    for i in 0..1000 {
+        text.push_str(&format!(
+            "-A DOCKER ! -i docker0 -p tcp -m tcp --dport {} -j DNAT --to-destination 172.17.{}.{}:80\n",
+            10_000 + i,
+            i / 256,
+            i % 256
+        ));
+    }
+    text.push_str("COMMIT\n");
+    let rules = scratch.file("big.rules", &text);
+    for backend in BACKENDS {
+        let out = sandbox::run(&format!(
+            "\"$NFDOCTOR\" restore --backend {backend} '{rules}'\n\
+             echo rules=$(iptables-{backend}-save | grep -c '^-A DOCKER ')\n",
+            rules = rules.display()
+        ));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("rules=2000"),
+            "{backend}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -6,7 +6,7 @@ mod env;
 mod fix;
 mod modules;
 mod output;
-mod restore;
+pub mod restore;
 mod save;
 
 use clap::{Parser, Subcommand};

@@ -59,7 +59,7 @@ pub struct RestoreArgs {
 }
 
 /// The largest batch we try in one send before splitting.
-const MAX_BATCH: usize = 64 << 20;
+pub const MAX_BATCH: usize = 64 << 20;
 
 pub fn run(args: &RestoreArgs) -> i32 {
     let family = if args.ipv6 {
@@ -74,27 +74,7 @@ pub fn run(args: &RestoreArgs) -> i32 {
             return 1;
         }
     };
-    let protocols = ProtoNames::system();
-    let services = Services::system();
-    let sets: RefCell<Option<legacy::RawSocket>> = RefCell::new(None);
-    let set_index = |name: &str| -> Option<u16> {
-        let mut s = sets.borrow_mut();
-        if s.is_none() {
-            *s = legacy::RawSocket::open(Family::Ipv4).ok();
-        }
-        s.as_mut()
-            .and_then(|s| legacy::XtKernel::set_index(s, name).ok().flatten())
-    };
-    let ctx = ParseCtx {
-        family,
-        proto: 0,
-        proto_invert: false,
-        table: "",
-        protocols: &protocols,
-        services: &services,
-        set_index: &set_index,
-    };
-    let script = match parse_script(&text, &ctx, args.counters) {
+    let script = match parse_input(&text, family, args.counters) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("nfdoctor restore: {e}; nothing was changed");
@@ -118,6 +98,32 @@ pub fn run(args: &RestoreArgs) -> i32 {
     }
 }
 
+/// Parses an `iptables-save` text as `restore` does (names resolved from
+/// the system's files, ipsets from the kernel).
+pub fn parse_input(text: &str, family: Family, counters: bool) -> Result<Script, String> {
+    let protocols = ProtoNames::system();
+    let services = Services::system();
+    let sets: RefCell<Option<legacy::RawSocket>> = RefCell::new(None);
+    let set_index = |name: &str| -> Option<u16> {
+        let mut s = sets.borrow_mut();
+        if s.is_none() {
+            *s = legacy::RawSocket::open(Family::Ipv4).ok();
+        }
+        s.as_mut()
+            .and_then(|s| legacy::XtKernel::set_index(s, name).ok().flatten())
+    };
+    let ctx = ParseCtx {
+        family,
+        proto: 0,
+        proto_invert: false,
+        table: "",
+        protocols: &protocols,
+        services: &services,
+        set_index: &set_index,
+    };
+    parse_script(text, &ctx, counters).map_err(|e| e.to_string())
+}
+
 fn read_input(args: &RestoreArgs) -> std::io::Result<String> {
     let mut text = String::new();
     match &args.file {
@@ -139,8 +145,9 @@ fn empty_table(name: &str) -> Table {
     }
 }
 
-/// Plans every block against `current`; returns (table name, before, after).
-fn plan(
+/// Plans every block against `current` (nf_tables: built-in chains exist
+/// only where declared); returns (table name, before, after).
+pub fn plan(
     script: &Script,
     current: &Ruleset,
     flush: Flush,
@@ -308,8 +315,14 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
     Ok(())
 }
 
-/// Applies every block for table `name` to `current`.
-fn plan_table(script: &Script, name: &str, current: &Table, flush: Flush) -> Result<Table, String> {
+/// Applies every block for table `name` to `current` (legacy: built-in
+/// chains always exist).
+pub fn plan_table(
+    script: &Script,
+    name: &str,
+    current: &Table,
+    flush: Flush,
+) -> Result<Table, String> {
     let mut table = current.clone();
     for block in script.tables.iter().filter(|b| b.name == name) {
         let (_, after) = plan_block(&table, block, flush, true)

@@ -13,7 +13,17 @@ pub trait Transport {
     /// Receives one datagram into `buf` and returns its length. A datagram
     /// larger than `buf` is an error, never silently truncated.
     fn recv(&mut self, buf: &mut [u8]) -> io::Result<usize>;
+    /// Makes room to send datagrams of `bytes`; returns the largest datagram
+    /// the transport can send now, which may be less (a user namespace caps
+    /// socket buffers at `net.core.wmem_max`).
+    fn reserve_send(&mut self, bytes: usize) -> io::Result<usize> {
+        let _ = bytes;
+        Ok(usize::MAX)
+    }
 }
+
+/// netlink refuses a datagram longer than the send buffer less this.
+const NETLINK_SEND_SLACK: usize = 32;
 
 /// A bound `AF_NETLINK` socket.
 #[derive(Debug)]
@@ -120,6 +130,20 @@ impl NetlinkSocket {
 }
 
 impl Transport for NetlinkSocket {
+    fn reserve_send(&mut self, bytes: usize) -> io::Result<usize> {
+        let room = |s: &Self| -> io::Result<usize> {
+            let buffer = s.get_int(libc::SOL_SOCKET, libc::SO_SNDBUF)?;
+            Ok((buffer as usize).saturating_sub(NETLINK_SEND_SLACK))
+        };
+        let now = room(self)?;
+        if now >= bytes {
+            return Ok(now);
+        }
+        // The kernel doubles the value asked for.
+        self.set_send_buffer((bytes + NETLINK_SEND_SLACK).div_ceil(2))?;
+        room(self)
+    }
+
     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {
         loop {
             // SAFETY: the pointer and length describe `datagram`; the kernel

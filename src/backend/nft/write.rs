@@ -122,7 +122,7 @@ fn user_chain_msg(batch: &mut Batch, family: Family, table: &str, name: &str) {
 enum Anchor {
     Head,
     After(u64),
-    /// A new chain: appended in order.
+    /// A new chain, or after the last surviving rule: appended in order.
     End,
 }
 
@@ -146,7 +146,22 @@ fn add_rules(
             },
         }
     }
+    // Rules after the last surviving one go at the chain's end: appended
+    // in order without a position, as for a new chain. (A position makes
+    // the kernel walk the chain to find the handle, for every rule.)
+    let tail = chain
+        .rules
+        .iter()
+        .rev()
+        .find_map(|r| r.handle)
+        .filter(|_| !new_chain)
+        .map(Anchor::After);
     for (anchor, indexes) in groups {
+        let anchor = if Some(anchor) == tail {
+            Anchor::End
+        } else {
+            anchor
+        };
         // Head and after-handle insertions put each rule right at the
         // anchor, so emit them last first.
         let ordered: Vec<usize> = match anchor {
@@ -340,13 +355,27 @@ pub fn write_tables<T: Transport>(
         report.parts = 0;
         return Ok(report);
     }
+    // The socket's send buffer must hold the whole datagram (messages,
+    // BATCH_BEGIN with the generation, BATCH_END): raise it, as far as the
+    // namespace allows.
+    const CONTROL_BYTES: usize = 64;
+    let room = conn
+        .transport_mut()
+        .reserve_send(batch.size() + CONTROL_BYTES)
+        .map_or(max_batch, |r| r.saturating_sub(CONTROL_BYTES));
+    let cap = if room < max_batch {
+        "the socket send buffer this namespace allows (net.core.wmem_max in a user namespace)"
+    } else {
+        "the largest batch sent at once"
+    };
+    let max_batch = max_batch.min(room).max(1);
     let parts = batch.split(max_batch, |k| cuts.get(k).copied().unwrap_or(false));
     report.parts = parts.len();
     if parts.len() > 1 {
         report.split_reason = Some(format!(
             "the change ({} bytes) does not fit one netlink send here (at most {max_batch} bytes, \
-             the user namespace's cap on socket buffers), so it was applied in {} parts, each atomic \
-             and each checked against the previous part's generation",
+             {cap}), so it was applied in {} parts, each atomic and each checked against the \
+             previous part's generation",
             report.bytes,
             parts.len()
         ));
