@@ -103,3 +103,46 @@ fn docker_fixtures_print_like_iptables_save() {
 fn docker_fixtures_with_moved_counters_print_like_iptables_save_c() {
     check_all(true);
 }
+
+#[test]
+fn json_carries_the_schema_and_every_rule_line() {
+    if !netns::available() {
+        return;
+    }
+    let fixture = netns::fixtures_dir().join("docker-28-default.rules");
+    // Rules in nf_tables only; `--backend auto -t nat` must then neither
+    // list legacy nor create a legacy nat table by asking for it.
+    let out = netns::run_ok(&format!(
+        "grep -v '^#' '{f}' | iptables-nft-restore\n\
+         \"$NFDOCTOR\" save --json\n\
+         echo '=== save'; iptables-nft-save | grep '^-A '\n\
+         \"$NFDOCTOR\" save --json -t nat > /dev/null\n\
+         echo \"=== legacy tables: $(cat /proc/net/ip_tables_names | tr '\\n' ' ')\"\n",
+        f = fixture.display()
+    ));
+    let (json, rest) = out.split_once("=== save\n").unwrap();
+    let (lines, legacy) = rest.split_once("=== legacy tables:").unwrap();
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["schema"], "nfdoctor.save/1", "{v:#}");
+    assert_eq!(v["family"], "ipv4");
+    let backends = v["backends"].as_array().unwrap();
+    assert_eq!(backends.len(), 1, "only nf_tables holds rules: {v:#}");
+    assert_eq!(backends[0]["backend"], "nft");
+    let texts: Vec<String> = backends[0]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["chains"].as_array().unwrap().iter())
+        .flat_map(|c| c["rules"].as_array().unwrap().iter())
+        .map(|r| r["text"].as_str().unwrap().trim_end().to_string())
+        .collect();
+    let mut expected: Vec<String> = lines.lines().map(str::to_string).collect();
+    let mut got = texts.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    assert!(
+        !legacy.contains("nat"),
+        "save -t nat created the legacy nat table:{legacy}"
+    );
+}

@@ -87,11 +87,18 @@ pub fn choose_ns() -> Option<Ns> {
 /// Runs this benchmark again as `inner ARGS…` in a new namespace, with a
 /// private xtables lock (legacy tools never wait for the host's).
 pub fn reexec(ns: Ns, args: &[String]) -> ExitStatus {
+    reexec_with(ns, &[], args)
+}
+
+/// [`reexec`] with more `unshare` flags (e.g. `-m` for a private mount
+/// namespace).
+pub fn reexec_with(ns: Ns, flags: &[&str], args: &[String]) -> ExitStatus {
     let exe = std::env::current_exe().expect("own path");
     let lock = std::env::temp_dir().join(format!("nfdoctor-bench-{}.lock", std::process::id()));
     let _ = std::io::stdout().flush();
     let status = Command::new("unshare")
         .arg(ns.flag())
+        .args(flags)
         .arg(&exe)
         .arg("inner")
         .args(args)

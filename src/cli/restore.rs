@@ -5,7 +5,9 @@
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::WriteOptions;
 use crate::backend::nft::retry::Retry;
-use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange, WriteError};
+use crate::backend::nft::write::{
+    read_for_write_parallel, write_tables, Mode, TableChange, WriteError,
+};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
@@ -191,7 +193,7 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
     let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
     let mut retry = Retry::new();
     while retry.again() {
-        let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
+        let (current, genid) = read_for_write_parallel(family).map_err(|e| e.to_string())?;
         let planned = plan(script, &current, flush, false)?;
         let mode = if args.noflush {
             Mode::Update

@@ -89,7 +89,7 @@ pub fn run(args: &SaveArgs) -> i32 {
     if args.json {
         let mut read = Vec::new();
         for backend in backends {
-            match read_backend(backend, family, table) {
+            match read_backend(backend, family, table, auto) {
                 Ok(rs) => read.push((backend, rs)),
                 Err(e) if auto && e.is_unavailable() => {}
                 Err(e) => return fail(&e),
@@ -109,7 +109,7 @@ pub fn run(args: &SaveArgs) -> i32 {
     // What each back end holds, before anything is printed.
     let mut sources = Vec::new();
     for backend in backends {
-        match Source::probe(backend, family, table) {
+        match Source::probe(backend, family, table, auto) {
             Ok(source) => sources.push(source),
             Err(e) if auto && e.is_unavailable() => {}
             Err(e) => return fail(&e),
@@ -171,17 +171,19 @@ enum Source {
 }
 
 impl Source {
-    fn probe(backend: Backend, family: Family, table: Option<&str>) -> Result<Self, BackendError> {
+    fn probe(
+        backend: Backend,
+        family: Family,
+        table: Option<&str>,
+        auto: bool,
+    ) -> Result<Self, BackendError> {
         match backend {
             Backend::Nft => {
                 let mut reader = NftReader::open(family)?;
                 let plan = reader.plan(table)?;
                 Ok(Source::Nft(reader, plan))
             }
-            Backend::Legacy => Ok(Source::Legacy(match table {
-                Some(t) => vec![t.to_string()],
-                None => legacy::table_names(family),
-            })),
+            Backend::Legacy => Ok(Source::Legacy(legacy_tables(family, table, auto))),
         }
     }
 
@@ -683,17 +685,28 @@ impl LegacyTables<'_> {
     }
 }
 
+/// The legacy tables to read: `table` if asked for (with `--backend auto`,
+/// only if the kernel already has it: asking x_tables for a table by name
+/// makes the kernel create it, and looking must not change the host), else
+/// every table the kernel has.
+fn legacy_tables(family: Family, table: Option<&str>, auto: bool) -> Vec<String> {
+    let present = legacy::table_names(family);
+    match table {
+        Some(t) if auto => present.into_iter().filter(|p| p == t).collect(),
+        Some(t) => vec![t.to_string()],
+        None => present,
+    }
+}
+
 fn read_backend(
     backend: Backend,
     family: Family,
     table: Option<&str>,
+    auto: bool,
 ) -> Result<Ruleset, BackendError> {
     match backend {
         Backend::Legacy => {
-            let names = match table {
-                Some(t) => vec![t.to_string()],
-                None => legacy::table_names(family),
-            };
+            let names = legacy_tables(family, table, auto);
             if names.is_empty() {
                 return Ok(Ruleset {
                     family,
@@ -741,11 +754,14 @@ fn print_json(
         protocols,
         set_name: &set_name,
     };
-    let value = serde_json::Value::Array(
-        read.iter()
+    let value = serde_json::json!({
+        "schema": "nfdoctor.save/1",
+        "family": family,
+        "backends": read
+            .iter()
             .map(|(b, rs)| json::ruleset(rs, b.as_str(), &printer))
-            .collect(),
-    );
+            .collect::<Vec<_>>(),
+    });
     out.write(&serde_json::to_string_pretty(&value).unwrap_or_default())?;
     out.write("\n")
 }

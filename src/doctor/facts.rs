@@ -16,6 +16,9 @@ pub struct ReadRuleset {
     pub backend: Backend,
     pub family: Family,
     pub result: Result<Ruleset, String>,
+    /// nf_tables: the generation the rules were read at (a repair planned
+    /// on them commits only if nothing changed since).
+    pub genid: Option<u32>,
 }
 
 /// Why the Docker daemon could not be asked.

@@ -36,11 +36,13 @@ pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable
             backend: Backend::Nft,
             family,
             result: both.nft,
+            genid: both.nft_genid,
         });
         rulesets.push(ReadRuleset {
             backend: Backend::Legacy,
             family,
             result: both.legacy,
+            genid: None,
         });
     }
     Facts {

@@ -224,6 +224,8 @@ pub fn classify(
 #[derive(Debug, Clone)]
 pub struct BothRead {
     pub nft: Result<Ruleset, String>,
+    /// The nf_tables generation `nft` was read at.
+    pub nft_genid: Option<u32>,
     pub legacy: Result<Ruleset, String>,
     pub nft_table_names: Vec<String>,
 }
@@ -232,8 +234,10 @@ pub struct BothRead {
 pub fn read_both(family: Family) -> BothRead {
     let nft_read = nft::NftReader::open(family).and_then(|mut r| {
         let names = r.tables()?;
-        let rs = nft::read::read_ruleset_with(&mut r, None)?;
-        Ok((rs, names))
+        // Several chains at a time: Docker's chains hold thousands of rules
+        // on a busy host, and each costs the kernel quadratic time to dump.
+        let (rs, genid) = nft::read::read_ruleset_at(family, None)?;
+        Ok((rs, genid, names))
     });
     let legacy_read = (|| {
         // The socket is opened even when no table exists, so that a lack of
@@ -244,12 +248,13 @@ pub fn read_both(family: Family) -> BothRead {
         let names = legacy::table_names(family);
         legacy::read_ruleset(&mut sock, family, &names)
     })();
-    let (nft, nft_table_names) = match nft_read {
-        Ok((rs, names)) => (Ok(rs), names),
-        Err(e) => (Err(e.to_string()), Vec::new()),
+    let (nft, nft_genid, nft_table_names) = match nft_read {
+        Ok((rs, genid, names)) => (Ok(rs), Some(genid), names),
+        Err(e) => (Err(e.to_string()), None, Vec::new()),
     };
     BothRead {
         nft,
+        nft_genid,
         legacy: legacy_read.map_err(|e| e.to_string()),
         nft_table_names,
     }

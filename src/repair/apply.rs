@@ -7,12 +7,14 @@ use super::place::Step;
 use super::plan::{plan_table, Knowledge};
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{update_table, WriteOptions};
-use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange, WriteError};
+use crate::backend::nft::write::{
+    read_for_write_parallel, write_tables, Mode, TableChange, WriteError,
+};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend, BackendError};
 use crate::docker::rules::Expected;
 use crate::netlink::BatchError;
-use crate::ruleset::edit::{apply, Edit};
+use crate::ruleset::edit::Edit;
 use crate::ruleset::{Table, TableCompat};
 use crate::Family;
 use serde::Serialize;
@@ -50,7 +52,13 @@ pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step])
         protocols: &protocols,
         set_name: &no_sets,
     };
-    let mut current = table.clone();
+    // Only the chains' lengths matter here (`-A` or `-I N`); tracking them
+    // instead of applying each edit to a copy keeps this linear.
+    let mut lengths: std::collections::HashMap<&str, usize> = table
+        .chains
+        .iter()
+        .map(|c| (c.name.as_str(), c.rules.len()))
+        .collect();
     let mut out = Vec::new();
     for s in steps {
         let t = &table.name;
@@ -69,7 +77,7 @@ pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step])
                 format!("-t {t} -L {chain}   (creates the built-in chain)")
             }
             Edit::Insert { chain, index, rule } => {
-                let len = current.chain(chain).map(|c| c.rules.len()).unwrap_or(0);
+                let len = lengths.get(chain.as_str()).copied().unwrap_or(0);
                 if *index == len {
                     format!("-t {t} -A {chain} {}", spec(chain, rule))
                 } else {
@@ -82,7 +90,26 @@ pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step])
             Edit::Append { chain, rule } => format!("-t {t} -A {chain} {}", spec(chain, rule)),
             other => format!("-t {t} {other:?}"),
         };
-        let _ = apply(&mut current, &s.edit);
+        match &s.edit {
+            Edit::CreateChain { chain } | Edit::EnsureBuiltin { chain, .. } => {
+                lengths.entry(chain).or_insert(0);
+            }
+            Edit::DeleteChain { chain } => {
+                lengths.remove(chain.as_str());
+            }
+            Edit::Flush { chain } => {
+                lengths.insert(chain, 0);
+            }
+            Edit::Append { chain, .. } | Edit::Insert { chain, .. } => {
+                *lengths.entry(chain).or_insert(0) += 1;
+            }
+            Edit::Delete { chain, .. } => {
+                if let Some(n) = lengths.get_mut(chain.as_str()) {
+                    *n = n.saturating_sub(1);
+                }
+            }
+            Edit::Replace { .. } | Edit::SetPolicy { .. } | Edit::Zero { .. } => {}
+        }
         out.push(Action {
             family,
             backend,
@@ -100,14 +127,21 @@ pub fn repair_family(
     backend: Backend,
     knowledge: Knowledge,
     dry_run: bool,
+    known: Option<(&crate::ruleset::Ruleset, u32)>,
 ) -> Result<Vec<Action>, String> {
     let family = expected.family;
     match backend {
         Backend::Nft => {
             let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
             let mut retry = crate::backend::nft::retry::Retry::new();
+            // The first plan may use the caller's read (its generation
+            // guards the commit); after a conflict, read again.
+            let mut known = known.map(|(rs, genid)| (rs.clone(), genid));
             while retry.again() {
-                let (current, genid) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
+                let (current, genid) = match known.take() {
+                    Some(k) => k,
+                    None => read_for_write_parallel(family).map_err(|e| e.to_string())?,
+                };
                 let mut planned = Vec::new();
                 for et in &expected.tables {
                     let before = current.tables.iter().find(|t| t.name == et.name);

@@ -44,7 +44,13 @@ pub fn fix(facts: &Facts, dry_run: bool, all: bool) -> FixReport {
             continue;
         }
         let backend = docker_backend(facts, exp.family);
-        match apply::repair_family(&exp, backend, knowledge, dry_run) {
+        // What `check` just read, if the generation says it is current:
+        // reading a ruleset of thousands of rules again costs seconds.
+        let known = facts.ruleset(backend, exp.family).and_then(|r| {
+            let genid = r.genid?;
+            r.result.as_ref().ok().map(|rs| (rs, genid))
+        });
+        match apply::repair_family(&exp, backend, knowledge, dry_run, known) {
             Ok(actions) => report.actions.extend(actions),
             Err(e) => report
                 .problems

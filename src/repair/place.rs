@@ -4,7 +4,7 @@
 //! Rules that are not Docker's never move. Pure code.
 
 use crate::ruleset::edit::Edit;
-use crate::ruleset::Rule;
+use crate::ruleset::{Rule, SpecIndex};
 
 /// How Docker adds a rule to its chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -43,28 +43,43 @@ pub fn plan_chain(
     wanted: &[Wanted<'_>],
     stale: impl Fn(&Rule, &Rule) -> bool,
 ) -> Vec<Step> {
-    // The current chain as it evolves; `Some(i)` marks wanted rule `i`.
-    let mut rules: Vec<(Rule, Option<usize>)> = actual.iter().map(|r| (r.clone(), None)).collect();
-    // Match present wanted rules to actual ones (first unused match).
+    // The chain as it evolves, as small references (a chain holds
+    // thousands of port rules; moving whole rules on every insert made
+    // this quadratic in bytes): `Slot::Actual(i)` is `actual[i]`, and the
+    // tag `Some(w)` marks wanted rule `w`.
+    #[derive(Clone, Copy)]
+    enum Slot {
+        Actual(usize),
+        Wanted(usize),
+    }
+    let mut rules: Vec<(Slot, Option<usize>)> =
+        (0..actual.len()).map(|i| (Slot::Actual(i), None)).collect();
+    // Match present wanted rules to actual ones (first unused match),
+    // through an index.
+    let index = SpecIndex::new(actual);
+    let mut present = vec![false; wanted.len()];
     for (i, w) in wanted.iter().enumerate() {
-        if let Some(slot) = rules
-            .iter_mut()
-            .find(|(r, tag)| tag.is_none() && r.same_spec(w.rule))
-        {
-            slot.1 = Some(i);
+        if let Some(at) = index.all(w.rule).find(|&at| rules[at].1.is_none()) {
+            rules[at].1 = Some(i);
+            present[i] = true;
         }
     }
+    let rule_of = |slot: Slot| match slot {
+        Slot::Actual(i) => &actual[i],
+        Slot::Wanted(w) => wanted[w].rule,
+    };
     let mut steps = Vec::new();
     for (i, w) in wanted.iter().enumerate() {
-        if rules.iter().any(|(_, tag)| *tag == Some(i)) {
+        if present[i] {
             continue;
         }
         if let Some(at) = rules
             .iter()
-            .position(|(r, tag)| tag.is_none() && stale(r, w.rule))
+            .position(|&(r, tag)| tag.is_none() && stale(rule_of(r), w.rule))
         {
-            let old = rules[at].0.clone();
-            rules[at] = (w.rule.clone(), Some(i));
+            let old = rule_of(rules[at].0);
+            let why = format!("{} (replaces an outdated rule: {})", w.why, brief(old));
+            rules[at] = (Slot::Wanted(i), Some(i));
             let mut rule = w.rule.clone();
             rule.handle = None;
             steps.push(Step {
@@ -73,7 +88,7 @@ pub fn plan_chain(
                     index: at,
                     rule,
                 },
-                why: format!("{} (replaces an outdated rule: {})", w.why, brief(&old)),
+                why,
             });
             continue;
         }
@@ -88,9 +103,9 @@ pub fn plan_chain(
             Placement::Insert => 0,
             Placement::Append => rules.len(),
         });
+        rules.insert(index, (Slot::Wanted(i), Some(i)));
         let mut rule = w.rule.clone();
         rule.handle = None;
-        rules.insert(index, (rule.clone(), Some(i)));
         steps.push(Step {
             edit: Edit::Insert {
                 chain: chain.to_string(),
@@ -101,6 +116,40 @@ pub fn plan_chain(
         });
     }
     steps
+}
+
+/// `actual` with `steps` (inserts and replacements, as [`plan_chain`]
+/// makes them) applied, in one pass instead of one move of the chain per
+/// insert. `None` if a step is of another kind or out of range.
+pub fn apply_chain_steps(actual: &[Rule], steps: &[Step]) -> Option<Vec<Rule>> {
+    // Replay the positions on references, then build the chain once.
+    #[derive(Clone, Copy)]
+    enum Slot {
+        Actual(usize),
+        Step(usize),
+    }
+    let mut slots: Vec<Slot> = (0..actual.len()).map(Slot::Actual).collect();
+    for (k, s) in steps.iter().enumerate() {
+        match &s.edit {
+            Edit::Insert { index, .. } if *index <= slots.len() => {
+                slots.insert(*index, Slot::Step(k))
+            }
+            Edit::Replace { index, .. } if *index < slots.len() => slots[*index] = Slot::Step(k),
+            _ => return None,
+        }
+    }
+    Some(
+        slots
+            .into_iter()
+            .map(|slot| match slot {
+                Slot::Actual(i) => actual[i].clone(),
+                Slot::Step(k) => match &steps[k].edit {
+                    Edit::Insert { rule, .. } | Edit::Replace { rule, .. } => rule.clone(),
+                    _ => unreachable!("only inserts and replacements are kept"),
+                },
+            })
+            .collect(),
+    )
 }
 
 fn brief(rule: &Rule) -> String {
@@ -125,6 +174,11 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
+        // The one-pass version agrees with the step-by-step one.
+        assert_eq!(
+            apply_chain_steps(actual, steps).as_deref(),
+            Some(v.as_slice())
+        );
         v
     }
 

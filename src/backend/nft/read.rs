@@ -612,6 +612,12 @@ fn incompatible(chain: &str, e: &RuleError) -> TableCompat {
 /// Opens sockets and reads the family's iptables tables, several chains at
 /// a time.
 pub fn read_ruleset(family: Family, only: Option<&str>) -> Result<Ruleset, BackendError> {
+    read_ruleset_at(family, only).map(|(rs, _)| rs)
+}
+
+/// [`read_ruleset`], with the generation every rule was read at (for a
+/// batch that must apply to exactly this ruleset).
+pub fn read_ruleset_at(family: Family, only: Option<&str>) -> Result<(Ruleset, u32), BackendError> {
     let mut reader = NftReader::open(family)?;
     let mut retry = Retry::new();
     while retry.again() {
@@ -653,7 +659,7 @@ pub fn read_ruleset(family: Family, only: Option<&str>) -> Result<Ruleset, Backe
             return Err(e);
         }
         if !changed {
-            return Ok(Ruleset { family, tables });
+            return Ok((Ruleset { family, tables }, plan.genid));
         }
     }
     Err(changing())

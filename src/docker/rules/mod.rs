@@ -142,35 +142,99 @@ pub struct ExpectedChain {
     pub name: String,
     pub builtin: bool,
     pub owner: ChainOwner,
-    /// In order.
+    /// In order. Fixed once built: [`ExpectedChain::find`] indexes them.
     pub rules: Vec<ExpectedRule>,
+    /// `rules` by spec, built on first use.
+    index: RuleIndex,
+}
+
+/// The expected rules' indexes by spec hash, built on first use. Equal to
+/// any other (it is derived from the rules, which are compared).
+#[derive(Debug, Clone, Default)]
+struct RuleIndex(std::sync::OnceLock<std::collections::HashMap<u64, Vec<usize>>>);
+
+impl PartialEq for RuleIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl ExpectedChain {
+    pub fn new(name: String, builtin: bool, owner: ChainOwner, rules: Vec<ExpectedRule>) -> Self {
+        ExpectedChain {
+            name,
+            builtin,
+            owner,
+            rules,
+            index: RuleIndex::default(),
+        }
+    }
+
+    /// The expected rule with `rule`'s spec ([`Rule::same_spec`]).
+    pub fn find(&self, rule: &Rule) -> Option<&ExpectedRule> {
+        let index = self.index.0.get_or_init(|| {
+            let mut map: std::collections::HashMap<u64, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, r) in self.rules.iter().enumerate() {
+                map.entry(crate::ruleset::spec_hash(&r.rule))
+                    .or_default()
+                    .push(i);
+            }
+            map
+        });
+        index
+            .get(&crate::ruleset::spec_hash(rule))?
+            .iter()
+            .map(|&i| &self.rules[i])
+            .find(|r| r.rule.same_spec(rule))
+    }
+
     /// Pairs `(i, j)` of indexes into `actual` (the live chain's rules, in
     /// order) where `actual[i]` is an expected rule that Docker needs
     /// *after* the expected rule `actual[j]`, yet `i < j` ([`must_precede`]).
     /// The rest of the fresh-start order is not significant.
     pub fn misordered(&self, table: &str, actual: &[Rule]) -> Vec<(usize, usize)> {
-        let kinds: Vec<Option<&RuleKind>> = actual
+        // Each rule's (rank, scope) once; then, for each rule, the earlier
+        // rules of a higher rank in a scope it shares. Linear in the rules
+        // plus the pairs found (a chain holds thousands of port rules).
+        let keys: Vec<Option<(u8, Option<&str>)>> = actual
             .iter()
             .map(|a| {
-                self.rules
-                    .iter()
-                    .find(|r| r.rule.same_spec(a))
+                self.find(a)
                     .and_then(|r| r.kind.as_ref())
+                    .map(|k| owner::order_key(table, &self.name, k))
             })
             .collect();
+        // Per rank: indexes seen so far, unscoped, and by scope.
+        type Seen<'s> = (Vec<usize>, std::collections::HashMap<&'s str, Vec<usize>>);
+        let mut seen: Vec<Seen<'_>> = Vec::new();
+        let mut all_by_rank: Vec<Vec<usize>> = Vec::new();
         let mut out = Vec::new();
-        for (i, ki) in kinds.iter().enumerate() {
-            for (j, kj) in kinds.iter().enumerate().skip(i + 1) {
-                if let (Some(a), Some(b)) = (ki, kj) {
-                    if must_precede(table, &self.name, b, a) {
-                        out.push((i, j));
+        for (j, key) in keys.iter().enumerate() {
+            let Some((rank, scope)) = *key else { continue };
+            for r in (rank as usize + 1)..seen.len() {
+                let earlier: Vec<usize> = match scope {
+                    None => all_by_rank[r].clone(),
+                    Some(s) => {
+                        let mut v = seen[r].0.clone();
+                        v.extend(seen[r].1.get(s).into_iter().flatten());
+                        v
                     }
-                }
+                };
+                out.extend(earlier.into_iter().map(|i| (i, j)));
             }
+            let r = rank as usize;
+            if seen.len() <= r {
+                seen.resize_with(r + 1, Default::default);
+                all_by_rank.resize_with(r + 1, Vec::new);
+            }
+            match scope {
+                None => seen[r].0.push(j),
+                Some(s) => seen[r].1.entry(s).or_default().push(j),
+            }
+            all_by_rank[r].push(j);
         }
+        out.sort_unstable();
         out
     }
 }
@@ -285,7 +349,7 @@ impl Expected {
     /// What `rule`, found in `table`/`chain` of the live ruleset, is.
     pub fn judge(&self, table: &str, chain: &str, rule: &Rule) -> Judgement<'_> {
         let exp_chain = self.table(table).and_then(|t| t.chain(chain));
-        if let Some(r) = exp_chain.and_then(|c| c.rules.iter().find(|r| r.rule.same_spec(rule))) {
+        if let Some(r) = exp_chain.and_then(|c| c.find(rule)) {
             return Judgement::Expected(r);
         }
         let owner = chain_owner(table, chain);
@@ -477,12 +541,12 @@ fn finish_tables(family: Family, tables: Vec<sim::SimTable>) -> Vec<ExpectedTabl
             if *tn != name {
                 continue;
             }
+            let empty = std::collections::VecDeque::new();
             let rules = t
                 .chains
                 .iter()
                 .find(|c| c.name == *cn)
-                .map(|c| c.rules.as_slice())
-                .unwrap_or_default();
+                .map_or(&empty, |c| &c.rules);
             chains.push(finish_chain(family, name, cn, true, rules));
         }
         let mut user: Vec<&sim::SimChain> = t.chains.iter().filter(|c| !c.builtin).collect();
@@ -503,13 +567,13 @@ fn finish_chain(
     table: &str,
     chain: &str,
     builtin: bool,
-    rules: &[sim::SimRule],
+    rules: &std::collections::VecDeque<sim::SimRule>,
 ) -> ExpectedChain {
-    ExpectedChain {
-        name: chain.to_string(),
+    ExpectedChain::new(
+        chain.to_string(),
         builtin,
-        owner: chain_owner(table, chain),
-        rules: rules
+        chain_owner(table, chain),
+        rules
             .iter()
             .map(|r| {
                 let line = format!("-A {chain} {}", r.args);
@@ -522,5 +586,5 @@ fn finish_chain(
                 }
             })
             .collect(),
-    }
+    )
 }

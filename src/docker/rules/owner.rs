@@ -643,7 +643,7 @@ pub fn must_precede(table: &str, chain: &str, a: &RuleKind, b: &RuleKind) -> boo
 
 /// (rank, scope): lower ranks first, among rules of the same scope (a
 /// bridge or a container address; `None` concerns every rule).
-fn order_key(table: &str, chain: &str, kind: &RuleKind) -> (u8, Option<String>) {
+pub(crate) fn order_key<'k>(table: &str, chain: &str, kind: &'k RuleKind) -> (u8, Option<&'k str>) {
     use RuleKind::*;
     match (table, chain, kind) {
         ("filter", "FORWARD", Jump { to }) if to == "DOCKER-USER" => (0, None),
@@ -653,8 +653,8 @@ fn order_key(table: &str, chain: &str, kind: &RuleKind) -> (u8, Option<String>) 
             "filter",
             "DOCKER",
             PortAccept { bridge, .. } | RoutedIcmp { bridge } | Link { bridge },
-        ) => (0, Some(bridge.clone())),
-        ("filter", "DOCKER", BridgeDefault { bridge, .. }) => (1, Some(bridge.clone())),
+        ) => (0, Some(bridge.as_str())),
+        ("filter", "DOCKER", BridgeDefault { bridge, .. }) => (1, Some(bridge.as_str())),
         ("nat", "DOCKER", SkipDnat { .. } | Wsl2Loopback) => (0, None),
         ("nat", "DOCKER", Dnat { .. }) => (1, None),
         (_, "DOCKER-ISOLATION-STAGE-1", IsolationRouted { .. }) => (0, None),
@@ -670,10 +670,10 @@ fn order_key(table: &str, chain: &str, kind: &RuleKind) -> (u8, Option<String>) 
         },
         ("filter", "DOCKER-FORWARD", _) => (4, None),
         ("raw", "PREROUTING", RawTrustedAccept { ip, .. } | RawWsl2Accept { ip, .. }) => {
-            (0, Some(ip.clone()))
+            (0, Some(ip.as_str()))
         }
         ("raw", "PREROUTING", RawDirectDrop { ip, .. } | RawLoopbackDrop { ip, .. }) => {
-            (1, Some(ip.clone()))
+            (1, Some(ip.as_str()))
         }
         _ => (0, None),
     }

@@ -6,6 +6,7 @@
 
 use super::{ExpectedPolicy, Mode, Origin, Source};
 use crate::ruleset::BUILTIN_CHAINS;
+use std::collections::{HashMap, VecDeque};
 
 #[derive(Debug, Clone)]
 pub(crate) struct SimRule {
@@ -18,7 +19,43 @@ pub(crate) struct SimRule {
 pub(crate) struct SimChain {
     pub name: String,
     pub builtin: bool,
-    pub rules: Vec<SimRule>,
+    /// A deque: Docker inserts many rules at the top (`-I CHAIN 1`).
+    pub rules: VecDeque<SimRule>,
+    /// How many rules have each `args`: `-C` without a scan (a host
+    /// publishes thousands of ports).
+    present: HashMap<String, usize>,
+}
+
+impl SimChain {
+    fn new(name: &str, builtin: bool) -> SimChain {
+        SimChain {
+            name: name.to_string(),
+            builtin,
+            rules: VecDeque::new(),
+            present: HashMap::new(),
+        }
+    }
+
+    fn add(&mut self, at: Option<usize>, rule: SimRule) {
+        *self.present.entry(rule.args.clone()).or_default() += 1;
+        match at {
+            Some(0) => self.rules.push_front(rule),
+            Some(i) => self.rules.insert(i, rule),
+            None => self.rules.push_back(rule),
+        }
+    }
+
+    fn remove(&mut self, i: usize) {
+        let Some(rule) = self.rules.remove(i) else {
+            return;
+        };
+        if let Some(n) = self.present.get_mut(&rule.args) {
+            *n -= 1;
+            if *n == 0 {
+                self.present.remove(&rule.args);
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -67,35 +104,38 @@ impl Sim {
         }
         let builtin = is_builtin(table, chain);
         debug_assert!(builtin, "{table} {chain} used before -N");
-        t.chains.push(SimChain {
-            name: chain.to_string(),
-            builtin,
-            rules: Vec::new(),
-        });
+        t.chains.push(SimChain::new(chain, builtin));
         t.chains.last_mut().expect("just pushed")
     }
 
-    fn find(&self, table: &str, chain: &str, args: &str) -> Option<usize> {
+    fn chain(&self, table: &str, chain: &str) -> Option<&SimChain> {
         self.tables
             .iter()
             .find(|t| t.name == table)?
             .chains
             .iter()
-            .find(|c| c.name == chain)?
-            .rules
-            .iter()
-            .position(|r| r.args == args)
+            .find(|c| c.name == chain)
+    }
+
+    /// `iptables -C`.
+    fn exists(&self, table: &str, chain: &str, args: &str) -> bool {
+        self.chain(table, chain)
+            .is_some_and(|c| c.present.contains_key(args))
+    }
+
+    fn find(&self, table: &str, chain: &str, args: &str) -> Option<usize> {
+        let c = self.chain(table, chain)?;
+        if !c.present.contains_key(args) {
+            return None;
+        }
+        c.rules.iter().position(|r| r.args == args)
     }
 
     /// `iptables -N CHAIN` (if it does not exist yet).
     pub fn new_chain(&mut self, table: &'static str, chain: &str) {
         let t = self.table(table);
         if !t.chains.iter().any(|c| c.name == chain) {
-            t.chains.push(SimChain {
-                name: chain.to_string(),
-                builtin: false,
-                rules: Vec::new(),
-            });
+            t.chains.push(SimChain::new(chain, false));
         }
     }
 
@@ -108,7 +148,7 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        if self.find(table, chain, &args).is_some() {
+        if self.exists(table, chain, &args) {
             return;
         }
         let origin = Origin {
@@ -117,8 +157,7 @@ impl Sim {
             why: why.into(),
         };
         self.chain_mut(table, chain)
-            .rules
-            .push(SimRule { args, origin });
+            .add(None, SimRule { args, origin });
     }
 
     /// `-C` then `-I CHAIN 1`.
@@ -130,7 +169,7 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        if self.find(table, chain, &args).is_some() {
+        if self.exists(table, chain, &args) {
             return;
         }
         let origin = Origin {
@@ -139,8 +178,7 @@ impl Sim {
             why: why.into(),
         };
         self.chain_mut(table, chain)
-            .rules
-            .insert(0, SimRule { args, origin });
+            .add(Some(0), SimRule { args, origin });
     }
 
     /// Delete if present, then `-I CHAIN 1` (filter table).
@@ -158,8 +196,7 @@ impl Sim {
             why: why.into(),
         };
         self.chain_mut("filter", chain)
-            .rules
-            .insert(0, SimRule { args, origin });
+            .add(Some(0), SimRule { args, origin });
     }
 
     /// `-C` then `-D`.
@@ -171,7 +208,7 @@ impl Sim {
                 .find(|t| t.name == table)
                 .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
             {
-                c.rules.remove(i);
+                c.remove(i);
             }
         }
     }

@@ -200,12 +200,13 @@ fn compare(
                 }
                 continue;
             };
+            let present = crate::ruleset::SpecIndex::new(&ac.rules);
             for r in &ec.rules {
                 // Without the API, only the daemon's own rules can be expected.
                 if !api && !matches!(r.origin.source, crate::docker::rules::Source::Daemon) {
                     continue;
                 }
-                if !ac.rules.iter().any(|a| a.same_spec(&r.rule)) {
+                if !present.contains(&r.rule) {
                     missing.add(
                         missing_id(r.kind.as_ref()),
                         format!("{}: {}  ({})", et.name, r.line, r.origin.why),
