@@ -508,7 +508,7 @@ fn floor_nft(args: &[String]) {
     let changes: Vec<TableChange<'_>> = planned
         .iter()
         .map(|(_, before, after)| TableChange {
-            before: before.as_ref(),
+            before: *before,
             after,
             mode,
         })

@@ -3,7 +3,7 @@
 //! changes.
 
 use crate::backend::legacy::lock::{LockWait, XtLock};
-use crate::backend::legacy::write::WriteOptions;
+use crate::backend::legacy::write::{CounterMode, WriteOptions};
 use crate::backend::nft::retry::Retry;
 use crate::backend::nft::write::{
     read_for_write_parallel, write_tables, Mode, TableChange, WriteError,
@@ -11,10 +11,10 @@ use crate::backend::nft::write::{
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
-use crate::ruleset::edit::{plan_block, Flush};
+use crate::ruleset::edit::{builtin_table, plan_block_into, Flush};
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::restore::{parse_script, Script};
-use crate::ruleset::{Ruleset, Table, TableCompat};
+use crate::ruleset::{Chain, Ruleset, Table, TableCompat};
 use crate::xt::parse::{ParseCtx, Services};
 use crate::Family;
 use clap::{Args, ValueEnum};
@@ -91,6 +91,8 @@ pub fn run(args: &RestoreArgs) -> i32 {
         Backend::Nft => restore_nft(family, &script, args),
         Backend::Legacy => restore_legacy(family, &script, args),
     };
+    exit_without_freeing(script);
+    exit_without_freeing(text);
     match result {
         Ok(()) => 0,
         Err(msg) => {
@@ -126,6 +128,13 @@ pub fn parse_input(text: &str, family: Family, counters: bool) -> Result<Script,
     parse_script(text, &ctx, counters).map_err(|e| e.to_string())
 }
 
+/// Leaves a large value for the process's exit to reclaim: freeing a
+/// ruleset of 150k rules rule by rule takes a tenth of a second, for
+/// nothing, as the process ends right after.
+fn exit_without_freeing<T>(value: T) {
+    std::mem::forget(value);
+}
+
 fn read_input(args: &RestoreArgs) -> std::io::Result<String> {
     let mut text = String::new();
     match &args.file {
@@ -147,38 +156,42 @@ fn empty_table(name: &str) -> Table {
     }
 }
 
+/// A planned table: its name, the table as read (if it exists), after.
+pub type PlannedTable<'a> = (String, Option<&'a Table>, Table);
+
 /// Plans every block against `current` (nf_tables: built-in chains exist
-/// only where declared); returns (table name, before, after).
-pub fn plan(
+/// only where declared); returns (table name, the table as read, after).
+pub fn plan<'a>(
     script: &Script,
-    current: &Ruleset,
+    current: &'a Ruleset,
     flush: Flush,
     builtins_persist: bool,
-) -> Result<Vec<(String, Option<Table>, Table)>, String> {
-    let mut out: Vec<(String, Option<Table>, Table)> = Vec::new();
+) -> Result<Vec<PlannedTable<'a>>, String> {
+    let mut out: Vec<PlannedTable<'a>> = Vec::new();
     for block in &script.tables {
-        let before = match out.iter().find(|(n, _, _)| n == &block.name) {
-            Some((_, _, after)) => Some(after.clone()),
-            None => current
-                .tables
-                .iter()
-                .find(|t| t.name == block.name)
-                .cloned(),
+        let seen = out.iter().position(|(n, _, _)| n == &block.name);
+        let read = current.tables.iter().find(|t| t.name == block.name);
+        // Where this block starts: the previous block's result, else the
+        // table as read (nothing of it when the block flushes a table that
+        // is deleted and written anew).
+        let start = match seen {
+            Some(i) => std::mem::replace(&mut out[i].2, empty_table(&block.name)),
+            None if flush == Flush::Table && !builtins_persist => empty_table(&block.name),
+            None => read.cloned().unwrap_or_else(|| empty_table(&block.name)),
         };
         if flush == Flush::None {
-            if let Some(TableCompat::Incompatible { reason }) = before.as_ref().map(|t| &t.compat) {
+            if let TableCompat::Incompatible { reason } = &start.compat {
                 return Err(format!(
                     "table {} holds rules iptables cannot express ({reason}); refusing to edit it with --noflush",
                     block.name
                 ));
             }
         }
-        let start = before.clone().unwrap_or_else(|| empty_table(&block.name));
-        let (_, after) = plan_block(&start, block, flush, builtins_persist)
+        let after = plan_block_into(start, block, flush, builtins_persist)
             .map_err(|e| format!("{e}; nothing was changed"))?;
-        match out.iter_mut().find(|(n, _, _)| n == &block.name) {
-            Some(entry) => entry.2 = after,
-            None => out.push((block.name.clone(), before, after)),
+        match seen {
+            Some(i) => out[i].2 = after,
+            None => out.push((block.name.clone(), read, after)),
         }
     }
     Ok(out)
@@ -203,7 +216,7 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
         let changes: Vec<TableChange<'_>> = planned
             .iter()
             .map(|(_, before, after)| TableChange {
-                before: before.as_ref(),
+                before: *before,
                 after,
                 mode,
             })
@@ -217,6 +230,9 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
             MAX_BATCH,
         ) {
             Ok(report) => {
+                exit_without_freeing(changes);
+                exit_without_freeing(planned);
+                exit_without_freeing(current);
                 if let Some(why) = &report.split_reason {
                     eprintln!("nfdoctor restore: note: {why}");
                 }
@@ -270,36 +286,79 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
             names.push(&b.name);
         }
     }
-    // Check every table against the kernel's current state before writing
-    // any, so a wrong line changes nothing.
-    let mut planned = Vec::new();
     let existing = legacy::table_names(family);
+    let lock = if args.test {
+        None
+    } else {
+        Some(XtLock::acquire(wait).map_err(|e| e.to_string())?)
+    };
+    // Read (under the lock), plan and encode every table before writing
+    // any, so a wrong line changes nothing. A table the namespace does not
+    // have yet is planned against its empty form: reading it would create
+    // it.
+    let mut planned = Vec::new();
     for name in &names {
-        // Reading a table the namespace does not have yet would create it:
-        // plan against its empty form instead (a test run changes nothing).
-        let current = if existing.iter().any(|t| t == name) {
-            legacy::read_table(&mut kernel, family, name).map_err(|e| e.to_string())?
+        let read = if lock.is_some() && existing.iter().any(|t| t == name) {
+            Some(legacy::read_locked(&mut kernel, family, name).map_err(|e| e.to_string())?)
         } else {
-            crate::ruleset::edit::builtin_table(name)
+            None
         };
-        let after = plan_table(script, name, &current, flush)?;
-        legacy::encode::encode_table(family, &after).map_err(|e| e.to_string())?;
-        planned.push((name, after));
+        let other;
+        let current = match &read {
+            Some(r) => &r.table,
+            // --test: read without the lock (it writes nothing).
+            None if existing.iter().any(|t| t == name) => {
+                other = legacy::read_table(&mut kernel, family, name).map_err(|e| e.to_string())?;
+                &other
+            }
+            None => {
+                other = builtin_table(name);
+                &other
+            }
+        };
+        let after = plan_table(script, name, current, flush)?;
+        let encoded = legacy::encode_table(family, &after).map_err(|e| e.to_string())?;
+        planned.push((*name, read, after, encoded));
     }
-    if args.test {
+    let Some(lock) = lock else {
+        // --test: checked, nothing written.
         return Ok(());
-    }
-    let lock = XtLock::acquire(wait).map_err(|e| e.to_string())?;
-    for (name, _) in &planned {
-        let report = legacy::write::update_table(
+    };
+    for (name, read, after, encoded) in &mut planned {
+        let name = *name;
+        if read.is_none() {
+            let r = legacy::read_locked(&mut kernel, family, name).map_err(|e| e.to_string())?;
+            if r.table != builtin_table(name) {
+                // Someone else created it meanwhile: plan against it.
+                *after = plan_table(script, name, &r.table, flush)?;
+                *encoded = legacy::encode_table(family, after).map_err(|e| e.to_string())?;
+            }
+            *read = Some(r);
+        }
+        let Some(read) = read.as_ref() else { continue };
+        let report = match legacy::write_locked(
             &mut kernel,
             family,
-            name,
-            &WriteOptions::with_lock(&lock),
-            5,
-            |current: &Table| plan_table(script, name, current, flush).map_err(PlanOrWrite::Plan),
-        )
-        .map_err(|e| e.to_string())?;
+            read,
+            after,
+            encoded,
+            CounterMode::Keep,
+        ) {
+            // A writer that ignores the lock changed the table since it
+            // was read: read, plan and write it again.
+            Err(e) if e.is_conflict() => legacy::write::update_table(
+                &mut kernel,
+                family,
+                name,
+                &WriteOptions::with_lock(&lock),
+                5,
+                |current: &Table| {
+                    plan_table(script, name, current, flush).map_err(PlanOrWrite::Plan)
+                },
+            )
+            .map_err(|e| e.to_string())?,
+            r => r.map_err(|e| e.to_string())?,
+        };
         if let Some(e) = &report.counters_error {
             eprintln!("nfdoctor restore: note: table {name} was written, but carrying its counters over failed: {e}");
         }
@@ -314,6 +373,7 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
             );
         }
     }
+    exit_without_freeing(planned);
     Ok(())
 }
 
@@ -325,11 +385,31 @@ pub fn plan_table(
     current: &Table,
     flush: Flush,
 ) -> Result<Table, String> {
-    let mut table = current.clone();
-    for block in script.tables.iter().filter(|b| b.name == name) {
-        let (_, after) = plan_block(&table, block, flush, true)
+    let mut blocks = script.tables.iter().filter(|b| b.name == name).peekable();
+    // A flushing block keeps only the built-in chains (policies and their
+    // counters): copy nothing else.
+    let mut table = if flush == Flush::Table && blocks.peek().is_some() {
+        Table {
+            name: current.name.clone(),
+            chains: current
+                .chains
+                .iter()
+                .filter(|c| c.is_builtin())
+                .map(|c| Chain {
+                    name: c.name.clone(),
+                    base: c.base.clone(),
+                    counters: c.counters,
+                    rules: Vec::new(),
+                })
+                .collect(),
+            compat: TableCompat::Compatible,
+        }
+    } else {
+        current.clone()
+    };
+    for block in blocks {
+        table = plan_block_into(table, block, flush, true)
             .map_err(|e| format!("{e}; nothing was changed"))?;
-        table = after;
     }
     Ok(table)
 }

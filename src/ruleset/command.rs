@@ -109,12 +109,12 @@ pub fn split_args(line: &str) -> Vec<String> {
 }
 
 /// An extension being parsed, with the options already given.
-enum Loaded {
-    Match(MatchValue, Vec<String>),
-    Target(TargetValue, Vec<String>),
+enum Loaded<'a> {
+    Match(MatchValue, Vec<&'a str>),
+    Target(TargetValue, Vec<&'a str>),
 }
 
-impl Loaded {
+impl Loaded<'_> {
     fn takes(&self, option: &str) -> Option<Arg> {
         let opts = match self {
             Loaded::Match(m, _) => m.options(),
@@ -127,30 +127,38 @@ impl Loaded {
 /// Parses a command's arguments (without the program name). `ctx` gives
 /// family, table and name resolution; its `proto` is ignored (the rule's
 /// own `-p` is used).
-pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
+pub fn parse_command<S: AsRef<str>>(
+    args: &[S],
+    ctx: &ParseCtx<'_>,
+) -> Result<Command, CommandError> {
+    let args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+    parse_args(&args, ctx)
+}
+
+fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
     let family = ctx.family;
     let mut i = 0;
     let mut invert = false;
-    let mut verb: Option<(char, String)> = None;
-    let mut verb_args: Vec<String> = Vec::new();
+    let mut verb: Option<(char, &str)> = None;
+    let mut verb_args: Vec<&str> = Vec::new();
     let mut srcs: Vec<([u8; 16], [u8; 16])> = Vec::new();
     let mut dsts: Vec<([u8; 16], [u8; 16])> = Vec::new();
     let mut spec = IpSpec::default();
     let mut seen: Vec<&'static str> = Vec::new();
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut proto_loaded = false;
-    let mut jump: Option<(String, bool)> = None;
+    let mut jump: Option<(&str, bool)> = None;
     let mut counters: Option<Counters> = None;
 
-    let next = |i: &mut usize, opt: &str| -> Result<String, CommandError> {
+    let next = |i: &mut usize, opt: &str| -> Result<&str, CommandError> {
         *i += 1;
         args.get(*i)
-            .cloned()
+            .copied()
             .ok_or_else(|| err(opt, "option requires an argument"))
     };
 
     while i < args.len() {
-        let arg = args[i].as_str();
+        let arg = args[i];
         if arg == "!" {
             if invert {
                 return Err(err(arg, "multiple `!' flags not allowed"));
@@ -160,8 +168,8 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             continue;
         }
         // Normalise `--long=value` and long names to one spelling.
-        let (name, inline): (&str, Option<String>) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
+        let (name, inline): (&str, Option<&str>) = match arg.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
             _ => (arg, None),
         };
         let short = match name {
@@ -188,21 +196,21 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             if invert {
                 return Err(err(name, "cannot have ! before a command"));
             }
-            verb = Some((v, name.to_string()));
+            verb = Some((v, name));
             // Collect positional arguments (chain, number, policy, name).
-            while let Some(a) = args.get(i + 1) {
+            while let Some(&a) = args.get(i + 1) {
                 if a.starts_with('-') && a.len() > 1 || a == "!" {
                     break;
                 }
-                verb_args.push(a.clone());
+                verb_args.push(a);
                 i += 1;
             }
             i += 1;
             continue;
         }
-        let value = |i: &mut usize| -> Result<String, CommandError> {
-            match &inline {
-                Some(v) => Ok(v.clone()),
+        let value = |i: &mut usize| -> Result<&str, CommandError> {
+            match inline {
+                Some(v) => Ok(v),
                 None => next(i, name),
             }
         };
@@ -233,18 +241,23 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             "-i" | "--in-interface" => {
                 once("i")?;
                 let v = value(&mut i)?;
-                spec.in_iface = IfaceSel::parse(&v, std::mem::take(&mut invert))
-                    .ok_or_else(|| err(&v, "interface name must be shorter than IFNAMSIZ (15)"))?;
+                spec.in_iface = IfaceSel::parse(v, std::mem::take(&mut invert))
+                    .ok_or_else(|| err(v, "interface name must be shorter than IFNAMSIZ (15)"))?;
             }
             "-o" | "--out-interface" => {
                 once("o")?;
                 let v = value(&mut i)?;
-                spec.out_iface = IfaceSel::parse(&v, std::mem::take(&mut invert))
-                    .ok_or_else(|| err(&v, "interface name must be shorter than IFNAMSIZ (15)"))?;
+                spec.out_iface = IfaceSel::parse(v, std::mem::take(&mut invert))
+                    .ok_or_else(|| err(v, "interface name must be shorter than IFNAMSIZ (15)"))?;
             }
             "-p" | "--protocol" => {
                 once("p")?;
-                let v = value(&mut i)?.to_ascii_lowercase();
+                let v = value(&mut i)?;
+                let v: std::borrow::Cow<'_, str> = if v.bytes().any(|b| b.is_ascii_uppercase()) {
+                    v.to_ascii_lowercase().into()
+                } else {
+                    v.into()
+                };
                 spec.proto = parse_protocol(&v, ctx).ok_or_else(|| err(&v, "unknown protocol"))?;
                 spec.proto_invert = std::mem::take(&mut invert);
                 if spec.proto_invert && spec.proto == 0 {
@@ -269,7 +282,7 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
                 let v = value(&mut i)?;
                 let goto = name == "-g" || name == "--goto";
                 if !goto {
-                    if let Some(t) = TargetValue::start(&v, &ctx_with(ctx, &spec)) {
+                    if let Some(t) = TargetValue::start(v, &ctx_with(ctx, &spec)) {
                         loaded.push(Loaded::Target(t, Vec::new()));
                     }
                 }
@@ -280,16 +293,16 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
                     return Err(err(name, "unexpected ! flag before --match"));
                 }
                 let v = value(&mut i)?;
-                let m = MatchValue::start(&v, &ctx_with(ctx, &spec))
-                    .ok_or_else(|| err(&v, "no such match (or not supported by nfdoctor)"))?;
+                let m = MatchValue::start(v, &ctx_with(ctx, &spec))
+                    .ok_or_else(|| err(v, "no such match (or not supported by nfdoctor)"))?;
                 loaded.push(Loaded::Match(m, Vec::new()));
             }
             "-c" | "--set-counters" => {
                 let p = value(&mut i)?;
                 let b = next(&mut i, name)?;
                 counters = Some(Counters {
-                    packets: parse_uint(&p, u64::MAX).map_err(|r| err(&p, r))?,
-                    bytes: parse_uint(&b, u64::MAX).map_err(|r| err(&b, r))?,
+                    packets: parse_uint(p, u64::MAX).map_err(|r| err(p, r))?,
+                    bytes: parse_uint(b, u64::MAX).map_err(|r| err(b, r))?,
                 });
             }
             "-4" | "--ipv4" if family == Family::Ipv4 => {}
@@ -327,39 +340,39 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
                 }
                 let at = at.ok_or_else(|| err(name, "unknown option"))?;
                 let kind = loaded[at].takes(opt).unwrap_or(Arg::None);
-                let arg = match kind {
+                let arg: Option<std::borrow::Cow<'_, str>> = match kind {
                     Arg::None => None,
-                    Arg::Required => Some(value(&mut i)?),
-                    Arg::Optional => match (&inline, args.get(i + 1)) {
-                        (Some(v), _) => Some(v.clone()),
-                        (None, Some(a)) if !a.starts_with('-') && a != "!" => {
+                    Arg::Required => Some(value(&mut i)?.into()),
+                    Arg::Optional => match (inline, args.get(i + 1)) {
+                        (Some(v), _) => Some(v.into()),
+                        (None, Some(&a)) if !a.starts_with('-') && a != "!" => {
                             i += 1;
-                            Some(a.clone())
+                            Some(a.into())
                         }
                         _ => None,
                     },
                     Arg::Two => {
                         let a = value(&mut i)?;
                         let b = next(&mut i, name)?;
-                        Some(format!("{a} {b}"))
+                        Some(format!("{a} {b}").into())
                     }
                 };
                 let inv = std::mem::take(&mut invert);
                 let rctx = ctx_with(ctx, &spec);
                 match &mut loaded[at] {
                     Loaded::Match(m, given) => {
-                        if given.iter().any(|g| g == opt) {
+                        if given.contains(&opt) {
                             return Err(err(name, "option can only be used once"));
                         }
-                        given.push(opt.to_string());
+                        given.push(opt);
                         m.option(opt, arg.as_deref(), inv, &rctx)
                             .map_err(|r| err(arg.as_deref().unwrap_or(name), r))?;
                     }
                     Loaded::Target(t, given) => {
-                        if given.iter().any(|g| g == opt) {
+                        if given.contains(&opt) {
                             return Err(err(name, "option can only be used once"));
                         }
-                        given.push(opt.to_string());
+                        given.push(opt);
                         t.option(opt, arg.as_deref(), inv, &rctx)
                             .map_err(|r| err(arg.as_deref().unwrap_or(name), r))?;
                     }
@@ -376,10 +389,10 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
     let chain = |n: usize| -> Result<String, CommandError> {
         let c = verb_args
             .get(n)
-            .cloned()
-            .ok_or_else(|| err(&vname, "chain name required"))?;
-        check_chain_name(&c)?;
-        Ok(c)
+            .copied()
+            .ok_or_else(|| err(vname, "chain name required"))?;
+        check_chain_name(c)?;
+        Ok(c.to_string())
     };
     let position = |n: usize| -> Result<Option<usize>, CommandError> {
         match verb_args.get(n) {
@@ -401,15 +414,19 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             || !srcs.is_empty()
             || !dsts.is_empty()
         {
-            return Err(err(&vname, "this command takes no rule specification"));
+            return Err(err(vname, "this command takes no rule specification"));
         }
         Ok(cmd)
     };
     match v {
         'N' => return no_spec(Command::NewChain(chain(0)?)),
-        'X' => return no_spec(Command::DeleteChain(verb_args.first().cloned())),
-        'F' => return no_spec(Command::Flush(verb_args.first().cloned())),
-        'Z' => return no_spec(Command::Zero(verb_args.first().cloned())),
+        'X' => {
+            return no_spec(Command::DeleteChain(
+                verb_args.first().map(|c| c.to_string()),
+            ))
+        }
+        'F' => return no_spec(Command::Flush(verb_args.first().map(|c| c.to_string()))),
+        'Z' => return no_spec(Command::Zero(verb_args.first().map(|c| c.to_string()))),
         'E' => {
             let old = chain(0)?;
             let new = chain(1)?;
@@ -419,8 +436,8 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             let c = chain(0)?;
             let p = verb_args
                 .get(1)
-                .ok_or_else(|| err(&vname, "policy required"))?;
-            let policy = match p.as_str() {
+                .ok_or_else(|| err(vname, "policy required"))?;
+            let policy = match *p {
                 "ACCEPT" => Policy::Accept,
                 "DROP" => Policy::Drop,
                 _ => return Err(err(p, "bad policy name (use ACCEPT or DROP)")),
@@ -460,7 +477,7 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
     }
     if let Some((name, goto)) = &jump {
         if !matches!(target, Target::Ext(_)) {
-            target = match (name.as_str(), goto) {
+            target = match (*name, goto) {
                 ("ACCEPT", false) => Target::Accept,
                 ("DROP", false) => Target::Drop,
                 ("RETURN", false) => Target::Return,
@@ -523,9 +540,9 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
             rules,
         }),
         'R' => {
-            let p = position(1)?.ok_or_else(|| err(&vname, "rule number required"))?;
+            let p = position(1)?.ok_or_else(|| err(vname, "rule number required"))?;
             if rules.len() != 1 {
-                return Err(err(&vname, "-R needs exactly one source and destination"));
+                return Err(err(vname, "-R needs exactly one source and destination"));
             }
             Ok(Command::Replace {
                 chain: chain(0)?,
@@ -533,7 +550,7 @@ pub fn parse_command(args: &[String], ctx: &ParseCtx<'_>) -> Result<Command, Com
                 rule: Box::new(rules.remove(0)),
             })
         }
-        _ => Err(err(&vname, "unsupported command")),
+        _ => Err(err(vname, "unsupported command")),
     }
 }
 

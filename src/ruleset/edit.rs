@@ -91,16 +91,21 @@ fn chain_mut<'a>(table: &'a mut Table, name: &str) -> Result<&'a mut Chain, Edit
 
 /// Applies one edit to `table`.
 pub fn apply(table: &mut Table, edit: &Edit) -> Result<(), EditError> {
+    apply_owned(table, edit.clone())
+}
+
+/// [`apply`], moving the edit's rule into the table.
+pub fn apply_owned(table: &mut Table, edit: Edit) -> Result<(), EditError> {
     match edit {
         Edit::CreateChain { chain } => {
-            if table.chain(chain).is_some() {
-                return Err(eerr(chain, "chain already exists"));
+            if table.chain(&chain).is_some() {
+                return Err(eerr(&chain, "chain already exists"));
             }
-            if builtin_of(&table.name, chain).is_some() {
-                return Err(eerr(chain, "is a built-in chain"));
+            if builtin_of(&table.name, &chain).is_some() {
+                return Err(eerr(&chain, "is a built-in chain"));
             }
             table.chains.push(Chain {
-                name: chain.clone(),
+                name: chain,
                 base: None,
                 counters: Counters::default(),
                 rules: Vec::new(),
@@ -112,24 +117,24 @@ pub fn apply(table: &mut Table, edit: &Edit) -> Result<(), EditError> {
             policy,
             counters,
         } => {
-            let (hook, ty, prio) = builtin_of(&table.name, chain).ok_or_else(|| {
+            let (hook, ty, prio) = builtin_of(&table.name, &chain).ok_or_else(|| {
                 eerr(
-                    chain,
+                    &chain,
                     format!("not a built-in chain of table {}", table.name),
                 )
             })?;
-            match table.chain_mut(chain) {
+            match table.chain_mut(&chain) {
                 Some(c) => {
                     if let (Some(b), Some(p)) = (c.base.as_mut(), policy) {
-                        b.policy = *p;
+                        b.policy = p;
                     }
                     if let Some(ctr) = counters {
-                        c.counters = *ctr;
+                        c.counters = ctr;
                     }
                 }
                 None => {
                     table.chains.push(Chain {
-                        name: chain.clone(),
+                        name: chain,
                         base: Some(BaseChain {
                             hook,
                             policy: policy.unwrap_or(Policy::Accept),
@@ -145,74 +150,74 @@ pub fn apply(table: &mut Table, edit: &Edit) -> Result<(), EditError> {
         }
         Edit::DeleteChain { chain } => {
             let c = table
-                .chain(chain)
-                .ok_or_else(|| eerr(chain, "no chain by that name"))?;
+                .chain(&chain)
+                .ok_or_else(|| eerr(&chain, "no chain by that name"))?;
             if c.is_builtin() {
-                return Err(eerr(chain, "can't delete a built-in chain"));
+                return Err(eerr(&chain, "can't delete a built-in chain"));
             }
             if !c.rules.is_empty() {
-                return Err(eerr(chain, "chain is not empty"));
+                return Err(eerr(&chain, "chain is not empty"));
             }
-            if let Some(user) = referrer(table, chain) {
-                return Err(eerr(chain, format!("chain is still referenced by {user}")));
+            if let Some(user) = referrer(table, &chain) {
+                return Err(eerr(&chain, format!("chain is still referenced by {user}")));
             }
-            table.chains.retain(|c| &c.name != chain);
+            table.chains.retain(|c| c.name != chain);
         }
-        Edit::Flush { chain } => chain_mut(table, chain)?.rules.clear(),
+        Edit::Flush { chain } => chain_mut(table, &chain)?.rules.clear(),
         Edit::Append { chain, rule } => {
-            check_target(table, chain, rule)?;
-            chain_mut(table, chain)?.rules.push(rule.clone());
+            check_target(table, &chain, &rule)?;
+            chain_mut(table, &chain)?.rules.push(rule);
         }
         Edit::Insert { chain, index, rule } => {
-            check_target(table, chain, rule)?;
-            let c = chain_mut(table, chain)?;
-            if *index > c.rules.len() {
+            check_target(table, &chain, &rule)?;
+            let c = chain_mut(table, &chain)?;
+            if index > c.rules.len() {
                 return Err(eerr(
-                    chain,
+                    &chain,
                     format!("index of insertion too big ({} rules)", c.rules.len()),
                 ));
             }
-            c.rules.insert(*index, rule.clone());
+            c.rules.insert(index, rule);
         }
         Edit::Delete { chain, index } => {
-            let c = chain_mut(table, chain)?;
-            if *index >= c.rules.len() {
+            let c = chain_mut(table, &chain)?;
+            if index >= c.rules.len() {
                 return Err(eerr(
-                    chain,
+                    &chain,
                     format!("index of deletion too big ({} rules)", c.rules.len()),
                 ));
             }
-            c.rules.remove(*index);
+            c.rules.remove(index);
         }
         Edit::Replace { chain, index, rule } => {
-            check_target(table, chain, rule)?;
-            let c = chain_mut(table, chain)?;
-            if *index >= c.rules.len() {
+            check_target(table, &chain, &rule)?;
+            let c = chain_mut(table, &chain)?;
+            if index >= c.rules.len() {
                 return Err(eerr(
-                    chain,
+                    &chain,
                     format!("index of replacement too big ({} rules)", c.rules.len()),
                 ));
             }
-            c.rules[*index] = rule.clone();
+            c.rules[index] = rule;
         }
         Edit::SetPolicy {
             chain,
             policy,
             counters,
         } => {
-            let c = chain_mut(table, chain)?;
+            let c = chain_mut(table, &chain)?;
             let base = c
                 .base
                 .as_mut()
-                .ok_or_else(|| eerr(chain, "can't set a policy on a user chain"))?;
-            base.policy = *policy;
+                .ok_or_else(|| eerr(&chain, "can't set a policy on a user chain"))?;
+            base.policy = policy;
             if let Some(ctr) = counters {
-                c.counters = *ctr;
+                c.counters = ctr;
             }
         }
         Edit::Zero { chain } => {
             for c in table.chains.iter_mut() {
-                if chain.as_ref().is_some_and(|n| n != &c.name) {
+                if chain.as_ref().is_some_and(|n| *n != c.name) {
                     continue;
                 }
                 for r in &mut c.rules {
@@ -223,8 +228,8 @@ pub fn apply(table: &mut Table, edit: &Edit) -> Result<(), EditError> {
                 c.counters = Counters::default();
             }
             if let Some(n) = chain {
-                if table.chain(n).is_none() {
-                    return Err(eerr(n, "no chain by that name"));
+                if table.chain(&n).is_none() {
+                    return Err(eerr(&n, "no chain by that name"));
                 }
             }
         }
@@ -308,40 +313,84 @@ pub fn plan_block(
     flush: Flush,
     builtins_persist: bool,
 ) -> Result<(Vec<Edit>, Table), ScriptError> {
-    let mut table = current.clone();
     let mut edits = Vec::new();
+    let table = plan_block_with(
+        current.clone(),
+        block,
+        flush,
+        builtins_persist,
+        &mut Edits::Record(&mut edits),
+    )?;
+    Ok((edits, table))
+}
+
+/// [`plan_block`] on a table the caller gives up, without the list of
+/// edits (what a restore needs: no copy of the table or of its rules).
+pub fn plan_block_into(
+    table: Table,
+    block: &TableBlock,
+    flush: Flush,
+    builtins_persist: bool,
+) -> Result<Table, ScriptError> {
+    plan_block_with(table, block, flush, builtins_persist, &mut Edits::Skip)
+}
+
+/// Whether a plan keeps its edits.
+enum Edits<'a> {
+    Record(&'a mut Vec<Edit>),
+    Skip,
+}
+
+impl Edits<'_> {
+    fn push(&mut self, e: Edit) {
+        if let Edits::Record(v) = self {
+            v.push(e);
+        }
+    }
+}
+
+fn plan_block_with(
+    mut table: Table,
+    block: &TableBlock,
+    flush: Flush,
+    builtins_persist: bool,
+    edits: &mut Edits<'_>,
+) -> Result<Table, ScriptError> {
     let line_err = |line: usize, e: EditError| ScriptError {
         line,
         token: e.chain,
         reason: e.reason,
     };
     let push = |table: &mut Table,
-                edits: &mut Vec<Edit>,
+                edits: &mut Edits<'_>,
                 line: usize,
                 e: Edit|
      -> Result<(), ScriptError> {
-        apply(table, &e).map_err(|x| line_err(line, x))?;
-        edits.push(e);
+        match edits {
+            Edits::Record(v) => {
+                apply(table, &e).map_err(|x| line_err(line, x))?;
+                v.push(e);
+            }
+            Edits::Skip => apply_owned(table, e).map_err(|x| line_err(line, x))?,
+        }
         Ok(())
     };
     if flush == Flush::Table {
         table.compat = TableCompat::Compatible;
         if builtins_persist {
-            for c in table.chains.clone() {
-                push(
-                    &mut table,
-                    &mut edits,
-                    block.line,
-                    Edit::Flush {
-                        chain: c.name.clone(),
-                    },
-                )?;
+            let names: Vec<String> = table.chains.iter().map(|c| c.name.clone()).collect();
+            for chain in names {
+                push(&mut table, edits, block.line, Edit::Flush { chain })?;
             }
-            for c in table.chains.clone() {
-                if !c.is_builtin() {
-                    table.chains.retain(|x| x.name != c.name);
-                    edits.push(Edit::DeleteChain { chain: c.name });
-                }
+            let users: Vec<String> = table
+                .chains
+                .iter()
+                .filter(|c| !c.is_builtin())
+                .map(|c| c.name.clone())
+                .collect();
+            for chain in users {
+                table.chains.retain(|x| x.name != chain);
+                edits.push(Edit::DeleteChain { chain });
             }
         } else {
             table.chains.clear();
@@ -357,7 +406,7 @@ pub fn plan_block(
         if builtin_of(&block.name, name).is_some() {
             push(
                 &mut table,
-                &mut edits,
+                edits,
                 *line,
                 Edit::EnsureBuiltin {
                     chain: name.clone(),
@@ -368,7 +417,7 @@ pub fn plan_block(
         } else if table.chain(name).is_some() {
             push(
                 &mut table,
-                &mut edits,
+                edits,
                 *line,
                 Edit::Flush {
                     chain: name.clone(),
@@ -377,7 +426,7 @@ pub fn plan_block(
         } else {
             push(
                 &mut table,
-                &mut edits,
+                edits,
                 *line,
                 Edit::CreateChain {
                     chain: name.clone(),
@@ -388,7 +437,7 @@ pub fn plan_block(
     for (line, cmd) in &block.commands {
         let line = *line;
         let ensure =
-            |table: &mut Table, edits: &mut Vec<Edit>, chain: &str| -> Result<(), ScriptError> {
+            |table: &mut Table, edits: &mut Edits<'_>, chain: &str| -> Result<(), ScriptError> {
                 // nf_tables creates built-in chains on first use.
                 if table.chain(chain).is_none() && builtin_of(&block.name, chain).is_some() {
                     let e = Edit::EnsureBuiltin {
@@ -403,11 +452,11 @@ pub fn plan_block(
             };
         match cmd {
             Command::Append { chain, rules } => {
-                ensure(&mut table, &mut edits, chain)?;
+                ensure(&mut table, edits, chain)?;
                 for r in rules {
                     push(
                         &mut table,
-                        &mut edits,
+                        edits,
                         line,
                         Edit::Append {
                             chain: chain.clone(),
@@ -421,11 +470,11 @@ pub fn plan_block(
                 position,
                 rules,
             } => {
-                ensure(&mut table, &mut edits, chain)?;
+                ensure(&mut table, edits, chain)?;
                 for (k, r) in rules.iter().enumerate() {
                     push(
                         &mut table,
-                        &mut edits,
+                        edits,
                         line,
                         Edit::Insert {
                             chain: chain.clone(),
@@ -451,7 +500,7 @@ pub fn plan_block(
                     })?;
                     push(
                         &mut table,
-                        &mut edits,
+                        edits,
                         line,
                         Edit::Delete {
                             chain: chain.clone(),
@@ -463,7 +512,7 @@ pub fn plan_block(
             Command::DeleteNum { chain, position } => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::Delete {
                         chain: chain.clone(),
@@ -478,7 +527,7 @@ pub fn plan_block(
             } => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::Replace {
                         chain: chain.clone(),
@@ -504,7 +553,7 @@ pub fn plan_block(
             Command::NewChain(chain) => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::CreateChain {
                         chain: chain.clone(),
@@ -514,7 +563,7 @@ pub fn plan_block(
             Command::DeleteChain(Some(chain)) => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::DeleteChain {
                         chain: chain.clone(),
@@ -529,13 +578,13 @@ pub fn plan_block(
                     .map(|c| c.name.clone())
                     .collect();
                 for chain in users {
-                    push(&mut table, &mut edits, line, Edit::DeleteChain { chain })?;
+                    push(&mut table, edits, line, Edit::DeleteChain { chain })?;
                 }
             }
             Command::Flush(Some(chain)) => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::Flush {
                         chain: chain.clone(),
@@ -543,14 +592,15 @@ pub fn plan_block(
                 )?;
             }
             Command::Flush(None) => {
-                for c in table.chains.clone() {
-                    push(&mut table, &mut edits, line, Edit::Flush { chain: c.name })?;
+                let names: Vec<String> = table.chains.iter().map(|c| c.name.clone()).collect();
+                for chain in names {
+                    push(&mut table, edits, line, Edit::Flush { chain })?;
                 }
             }
             Command::Zero(chain) => {
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::Zero {
                         chain: chain.clone(),
@@ -562,10 +612,10 @@ pub fn plan_block(
                 policy,
                 counters,
             } => {
-                ensure(&mut table, &mut edits, chain)?;
+                ensure(&mut table, edits, chain)?;
                 push(
                     &mut table,
-                    &mut edits,
+                    edits,
                     line,
                     Edit::SetPolicy {
                         chain: chain.clone(),
@@ -597,7 +647,7 @@ pub fn plan_block(
             }
         }
     }
-    Ok((edits, table))
+    Ok(table)
 }
 
 #[cfg(test)]

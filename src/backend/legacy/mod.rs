@@ -12,4 +12,7 @@ pub use encode::{encode_table, EncodeError, EncodedTable, EntryInfo, EntryKind};
 pub use lock::{LockError, LockWait, XtLock};
 pub use read::{fetch_table, read_ruleset, read_table, table_names, TableBlob};
 pub use sockopt::{RawSocket, XtKernel};
-pub use write::{update_table, write_table, CounterMode, Locking, WriteOptions, WriteReport};
+pub use write::{
+    read_locked, update_table, write_locked, write_table, CounterMode, LockedTable, Locking,
+    WriteOptions, WriteReport,
+};

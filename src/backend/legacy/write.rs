@@ -136,11 +136,13 @@ pub fn write_table<K: XtKernel>(
             return Err(conflict(family, name, detail));
         }
     }
+    let encoded = encode_table(family, after)?;
     replace_checked(
         kernel,
         family,
         before,
         after,
+        &encoded,
         &snap,
         options.counters,
         lock_waited,
@@ -149,18 +151,19 @@ pub fn write_table<K: XtKernel>(
 
 /// The write proper, once the kernel's table (`snap`, read under the
 /// lock) is known to be `before`.
+#[allow(clippy::too_many_arguments)]
 fn replace_checked<K: XtKernel>(
     kernel: &mut K,
     family: Family,
     before: &Table,
     after: &Table,
+    encoded: &EncodedTable,
     snap: &Snapshot,
     mode: CounterMode,
     lock_waited: Duration,
 ) -> Result<WriteReport, BackendError> {
     let name = after.name.as_str();
     let (info, blob, hooks) = (&snap.info, snap.blob.as_slice(), snap.hooks());
-    let encoded = encode_table(family, after)?;
     if encoded.valid_hooks != info.valid_hooks {
         return Err(BackendError::Encode(EncodeError {
             table: name.to_string(),
@@ -313,11 +316,13 @@ where
             ))
             .into());
         }
+        let encoded = encode_table(family, &after).map_err(BackendError::from)?;
         match replace_checked(
             kernel,
             family,
             &before,
             &after,
+            &encoded,
             &snap,
             options.counters,
             waited,
@@ -327,6 +332,58 @@ where
             Err(e) => return Err(e.into()),
         }
     }
+}
+
+/// A table read for a write, under the xtables lock the caller holds: the
+/// model to plan from, and the kernel's raw state to write against.
+#[derive(Debug)]
+pub struct LockedTable {
+    pub table: Table,
+    snap: Snapshot,
+}
+
+/// Reads table `name` for [`write_locked`] (the caller holds the lock).
+/// Reading a table the namespace does not have creates it, as iptables
+/// does.
+pub fn read_locked<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    name: &str,
+) -> Result<LockedTable, BackendError> {
+    let snap = read_raw(kernel, family, name)?;
+    let table = decode_table(family, name, &snap.hooks(), &snap.blob)?;
+    Ok(LockedTable { table, snap })
+}
+
+/// Replaces `read`'s table with `after` (planned from `read.table` and
+/// already encoded as `encoded`), still under the lock `read` was taken
+/// under. Lets a caller plan and encode several tables before writing any.
+/// A [`BackendError::Conflict`] (a writer that ignores the lock) means
+/// read, plan and write again.
+pub fn write_locked<K: XtKernel>(
+    kernel: &mut K,
+    family: Family,
+    read: &LockedTable,
+    after: &Table,
+    encoded: &EncodedTable,
+    counters: CounterMode,
+) -> Result<WriteReport, BackendError> {
+    if read.table.name != after.name {
+        return Err(BackendError::Malformed(format!(
+            "legacy: can't write table {} over table {}",
+            after.name, read.table.name
+        )));
+    }
+    replace_checked(
+        kernel,
+        family,
+        &read.table,
+        after,
+        encoded,
+        &read.snap,
+        counters,
+        Duration::ZERO,
+    )
 }
 
 fn to_xt(c: Counters) -> xt_counters {
@@ -346,6 +403,7 @@ fn conflict(family: Family, table: &str, detail: String) -> BackendError {
 }
 
 /// A table as the kernel returned it.
+#[derive(Debug)]
 struct Snapshot {
     info: ipt_getinfo,
     blob: Vec<u8>,
