@@ -187,3 +187,47 @@ fn a_batch_bigger_than_the_default_socket_buffer_loads() {
         );
     }
 }
+
+#[test]
+fn noflush_appends_go_after_the_rules_already_there() {
+    if !sandbox::available() {
+        return;
+    }
+    // Only -A lines and a new chain: nf_tables takes the path that reads
+    // chains but not rules; the new rules must still land at the end, in
+    // order, after the rules of the existing chain. -I goes the other path.
+    let scratch = sandbox::Scratch::new("appends");
+    let appends = scratch.file(
+        "appends.rules",
+        "*filter\n:NEW - [0:0]\n-A FORWARD -s 10.0.0.3/32 -j ACCEPT\n-A FORWARD -s 10.0.0.4/32 -j NEW\n-A NEW -j RETURN\nCOMMIT\n",
+    );
+    let insert = scratch.file(
+        "insert.rules",
+        "*filter\n-I FORWARD 2 -s 10.0.0.9/32 -j DROP\nCOMMIT\n",
+    );
+    for backend in BACKENDS {
+        let out = sandbox::run(&format!(
+            "iptables-{backend} -A FORWARD -s 10.0.0.1/32 -j ACCEPT\n\
+             iptables-{backend} -A FORWARD -s 10.0.0.2/32 -j ACCEPT\n\
+             \"$NFDOCTOR\" restore --backend {backend} --noflush '{appends}'\n\
+             \"$NFDOCTOR\" restore --backend {backend} --noflush '{insert}'\n\
+             iptables-{backend} -S FORWARD; iptables-{backend} -S NEW\n",
+            appends = appends.display(),
+            insert = insert.display()
+        ));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            stdout,
+            "-P FORWARD ACCEPT\n\
+             -A FORWARD -s 10.0.0.1/32 -j ACCEPT\n\
+             -A FORWARD -s 10.0.0.9/32 -j DROP\n\
+             -A FORWARD -s 10.0.0.2/32 -j ACCEPT\n\
+             -A FORWARD -s 10.0.0.3/32 -j ACCEPT\n\
+             -A FORWARD -s 10.0.0.4/32 -j NEW\n\
+             -N NEW\n\
+             -A NEW -j RETURN\n",
+            "{backend}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

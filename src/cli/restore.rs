@@ -11,6 +11,7 @@ use crate::backend::nft::write::{
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
+use crate::ruleset::command::Command;
 use crate::ruleset::edit::{builtin_table, plan_block_into, Flush};
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::restore::{parse_script, Script};
@@ -197,6 +198,23 @@ pub fn plan<'a>(
     Ok(out)
 }
 
+/// Whether `script` only appends rules and creates chains that do not exist
+/// in `chains` (the tables' chains, without rules): then nothing it does
+/// depends on the rules already there. (Declaring an existing chain flushes
+/// it under --noflush, and -I/-D/-R/-F/-X/-Z/-P need the rules.)
+fn only_appends(script: &Script, chains: &Ruleset) -> bool {
+    script.tables.iter().all(|block| {
+        let table = chains.tables.iter().find(|t| t.name == block.name);
+        let exists = |name: &str| table.is_some_and(|t| t.chain(name).is_some());
+        block.chains.iter().all(|d| !exists(&d.name))
+            && block.commands.iter().all(|(_, c)| match c {
+                Command::Append { .. } => true,
+                Command::NewChain(name) => !exists(name),
+                _ => false,
+            })
+    })
+}
+
 fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<(), String> {
     let flush = if args.noflush {
         Flush::None
@@ -206,12 +224,25 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
     let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
     let mut retry = Retry::new();
     while retry.again() {
-        let (current, genid) = read_for_write_parallel(family).map_err(|e| e.to_string())?;
-        let planned = plan(script, &current, flush, false)?;
-        let mode = if args.noflush {
-            Mode::Update
+        // A --noflush script that only appends needs the chains, not the
+        // rules already in them (iptables-nft -A reads no rules either):
+        // on a host of thousands of rules, reading them is most of the cost.
+        let dump_plan = reader.plan(None).map_err(|e| e.to_string())?;
+        let chains_only = Ruleset {
+            family,
+            tables: dump_plan.empty_tables(),
+        };
+        let append_only = args.noflush && only_appends(script, &chains_only);
+        let (current, genid) = if append_only {
+            (chains_only, dump_plan.genid)
         } else {
-            Mode::Replace
+            read_for_write_parallel(family).map_err(|e| e.to_string())?
+        };
+        let planned = plan(script, &current, flush, false)?;
+        let mode = match (args.noflush, append_only) {
+            (true, true) => Mode::Append,
+            (true, false) => Mode::Update,
+            (false, _) => Mode::Replace,
         };
         let changes: Vec<TableChange<'_>> = planned
             .iter()

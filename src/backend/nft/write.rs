@@ -19,6 +19,10 @@ pub enum Mode {
     Replace,
     /// Change only what differs; rules with a handle in `after` are kept.
     Update,
+    /// `before` holds the chains only, not their rules (they were not
+    /// read): create the chains `after` adds, set changed policies, and
+    /// append every rule of `after` at its chain's end. Nothing is deleted.
+    Append,
 }
 
 #[derive(Debug, Clone)]
@@ -266,7 +270,8 @@ pub fn build_batch(
         }
         // Rules that go.
         let after_names: HashSet<&str> = ch.after.chains.iter().map(|c| c.name.as_str()).collect();
-        for (name, old) in &before {
+        let appending = ch.mode == Mode::Append;
+        for (name, old) in before.iter().filter(|_| !appending) {
             if !after_names.contains(name) {
                 if !old.rules.is_empty() {
                     batch.push(
@@ -313,11 +318,11 @@ pub fn build_batch(
         }
         // Rules that come.
         for c in &ch.after.chains {
-            let new_chain = !before.contains_key(c.name.as_str());
+            let new_chain = appending || !before.contains_key(c.name.as_str());
             add_rules(&mut batch, family, table, c, new_chain, &mut report)?;
         }
         // Chains that go (their rules and the jumps to them are gone by now).
-        for name in before.keys() {
+        for name in before.keys().filter(|_| !appending) {
             if !after_names.contains(name) {
                 batch.push(
                     NFT_MSG_DELCHAIN,
