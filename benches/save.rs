@@ -57,7 +57,12 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const NFDOCTOR: &str = env!("CARGO_BIN_EXE_nfdoctor");
+mod support;
+
+use support::{
+    capture, filter_rules, measure_ok, nat_rules, run_child_mode, sh_ok, Sample, FILTER_HEAD,
+    NAT_HEAD, NFDOCTOR,
+};
 const DEFAULT_SIZES: [usize; 3] = [1_000, 10_000, 50_000];
 /// Ports per `iptables-nft-restore` batch: 3 rules each must fit the
 /// default 208 KiB socket send buffer a user namespace cannot raise.
@@ -139,6 +144,9 @@ impl Options {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if run_child_mode(&args) {
+        return;
+    }
     match args.first().map(String::as_str) {
         Some("floor-nft") => {
             let threads = args
@@ -150,7 +158,6 @@ fn main() {
             floor_nft(threads, args.iter().any(|a| a == "--verbose"));
         }
         Some("floor-legacy") => floor_legacy(),
-        Some("run") => run_child(&args[1..]),
         Some("capture") => capture_seeds(&args[1..]),
         Some("inner") => {
             let backend = args.get(1).cloned().unwrap_or_default();
@@ -162,16 +169,6 @@ fn main() {
 
 // ---------------------------------------------------------------------------
 // Outside the namespace: checks, then one namespace per back end.
-
-fn sh_ok(script: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", script])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
 
 fn outer(opts: &Options) {
     if !sh_ok("unshare -rn true") {
@@ -231,49 +228,6 @@ fn outer(opts: &Options) {
 
 // ---------------------------------------------------------------------------
 // Inside the namespace: load, check, measure, print.
-
-fn ip(i: usize) -> String {
-    let n = i + 2;
-    format!("172.17.{}.{}", n / 256, n % 256)
-}
-
-const FILTER_HEAD: &str =
-    "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-:DOCKER - [0:0]\n:DOCKER-USER - [0:0]\n\
--A FORWARD -j DOCKER-USER\n-A FORWARD -o docker0 -j DOCKER\n\
--A FORWARD -o docker0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n\
--A FORWARD -i docker0 ! -o docker0 -j ACCEPT\n-A FORWARD -i docker0 -o docker0 -j ACCEPT\n";
-const NAT_HEAD: &str =
-    "*nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n\
-:POSTROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n\
--A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER\n\
--A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j DOCKER\n\
--A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE\n-A DOCKER -i docker0 -j RETURN\n";
-
-fn filter_rules(range: std::ops::Range<usize>, out: &mut String) {
-    for i in range {
-        out.push_str(&format!(
-            "-A DOCKER -d {}/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
-            ip(i)
-        ));
-    }
-}
-
-fn nat_rules(range: std::ops::Range<usize>, out: &mut String) {
-    for i in range.clone() {
-        let a = ip(i);
-        out.push_str(&format!(
-            "-A POSTROUTING -s {a}/32 -d {a}/32 -p tcp -m tcp --dport 80 -j MASQUERADE\n"
-        ));
-    }
-    for i in range {
-        out.push_str(&format!(
-            "-A DOCKER ! -i docker0 -p tcp -m tcp --dport {} -j DNAT --to-destination {}:80\n",
-            10_000 + i,
-            ip(i)
-        ));
-    }
-}
 
 fn restore(cmd: &str, args: &[&str], text: &str) {
     let mut child = Command::new(cmd)
@@ -342,75 +296,6 @@ fn median(v: &[Duration]) -> Duration {
     let mut v = v.to_vec();
     v.sort_unstable();
     v.get(v.len() / 2).copied().unwrap_or_default()
-}
-
-fn tv(t: libc::timeval) -> Duration {
-    Duration::new(t.tv_sec as u64, (t.tv_usec as u32) * 1000)
-}
-
-/// Runs `argv` with stdout to /dev/null (and stderr to a file shown only on
-/// failure): wall time, CPU time and peak RSS. Called in a fresh `run`
-/// child of this program, because a child's peak RSS starts at the RSS of
-/// the process that spawned it (exec keeps the old image's high-water mark)
-/// and this process holds rulesets and captured output.
-fn measure(argv: &[String]) -> (Duration, Duration, u64) {
-    let me = std::env::current_exe().expect("own path");
-    let out = Command::new(me)
-        .arg("run")
-        .args(argv)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run measuring child");
-    assert!(out.status.success(), "{argv:?} failed");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let v: Vec<u64> = text
-        .split_whitespace()
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    assert_eq!(v.len(), 3, "bad measurement {text:?}");
-    (Duration::from_nanos(v[0]), Duration::from_nanos(v[1]), v[2])
-}
-
-/// The `run` child: spawn, `wait4`, print `wall_ns cpu_ns maxrss_kib`.
-// The child is reaped by `wait4` (for its rusage), not by `Child::wait`.
-#[allow(clippy::zombie_processes)]
-fn run_child(argv: &[String]) {
-    let err = std::env::temp_dir().join(format!("nfdoctor-bench-stderr-{}", std::process::id()));
-    let err_file = std::fs::File::create(&err).expect("stderr file");
-    let start = Instant::now();
-    let child = Command::new(&argv[0])
-        .args(&argv[1..])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(err_file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", argv[0]));
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: rusage is plain data; zero is a valid value.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `status` and `usage` are live for the call; `pid` is our
-    // unreaped child (std's `Child` never waits on drop).
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
-    assert_eq!(rc, pid, "wait4: {}", std::io::Error::last_os_error());
-    let stderr = std::fs::read_to_string(&err).unwrap_or_default();
-    let _ = std::fs::remove_file(&err);
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        eprintln!("{argv:?} failed (status {status:#x}):\n{stderr}");
-        std::process::exit(1);
-    }
-    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
-    println!("{} {} {}", wall.as_nanos(), cpu.as_nanos(), usage.ru_maxrss);
-}
-
-fn capture(argv: &[&str]) -> String {
-    let out = Command::new(argv[0])
-        .args(&argv[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", argv[0]));
-    assert!(out.status.success(), "{argv:?} failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn without_comments(text: &str) -> String {
@@ -525,7 +410,11 @@ fn inner(backend: &str, opts: &Options) {
                 if run >= tool.runs {
                     continue;
                 }
-                let (wall, cpu, rss) = measure(&tool.argv);
+                let Sample {
+                    wall,
+                    cpu,
+                    rss_kib: rss,
+                } = measure_ok(&tool.argv);
                 s.wall.push(wall);
                 s.cpu.push(cpu);
                 s.rss_kib.push(rss);
