@@ -42,7 +42,7 @@ pub fn plan_chain(
     actual: &[Rule],
     wanted: &[Wanted<'_>],
     stale: impl Fn(&Rule, &Rule) -> bool,
-) -> Vec<Step> {
+) -> ChainPlan {
     // The chain as it evolves, as small references (a chain holds
     // thousands of port rules; moving whole rules on every insert made
     // this quadratic in bytes): `Slot::Actual(i)` is `actual[i]`, and the
@@ -59,7 +59,10 @@ pub fn plan_chain(
     let index = SpecIndex::new(actual);
     let mut present = vec![false; wanted.len()];
     for (i, w) in wanted.iter().enumerate() {
-        if let Some(at) = index.all(w.rule).find(|&at| rules[at].1.is_none()) {
+        if let Some(at) = index
+            .matching(actual, |r| r, w.rule)
+            .find(|&at| rules[at].1.is_none())
+        {
             rules[at].1 = Some(i);
             present[i] = true;
         }
@@ -115,41 +118,26 @@ pub fn plan_chain(
             why: w.why.to_string(),
         });
     }
-    steps
+    let rules = rules
+        .into_iter()
+        .map(|(slot, _)| match slot {
+            Slot::Actual(i) => actual[i].clone(),
+            Slot::Wanted(w) => {
+                let mut rule = wanted[w].rule.clone();
+                rule.handle = None;
+                rule
+            }
+        })
+        .collect();
+    ChainPlan { steps, rules }
 }
 
-/// `actual` with `steps` (inserts and replacements, as [`plan_chain`]
-/// makes them) applied, in one pass instead of one move of the chain per
-/// insert. `None` if a step is of another kind or out of range.
-pub fn apply_chain_steps(actual: &[Rule], steps: &[Step]) -> Option<Vec<Rule>> {
-    // Replay the positions on references, then build the chain once.
-    #[derive(Clone, Copy)]
-    enum Slot {
-        Actual(usize),
-        Step(usize),
-    }
-    let mut slots: Vec<Slot> = (0..actual.len()).map(Slot::Actual).collect();
-    for (k, s) in steps.iter().enumerate() {
-        match &s.edit {
-            Edit::Insert { index, .. } if *index <= slots.len() => {
-                slots.insert(*index, Slot::Step(k))
-            }
-            Edit::Replace { index, .. } if *index < slots.len() => slots[*index] = Slot::Step(k),
-            _ => return None,
-        }
-    }
-    Some(
-        slots
-            .into_iter()
-            .map(|slot| match slot {
-                Slot::Actual(i) => actual[i].clone(),
-                Slot::Step(k) => match &steps[k].edit {
-                    Edit::Insert { rule, .. } | Edit::Replace { rule, .. } => rule.clone(),
-                    _ => unreachable!("only inserts and replacements are kept"),
-                },
-            })
-            .collect(),
-    )
+/// What [`plan_chain`] found: the edits, and the chain they make (built
+/// once here, rather than by applying each edit to a copy of a long chain).
+#[derive(Debug, Clone)]
+pub struct ChainPlan {
+    pub steps: Vec<Step>,
+    pub rules: Vec<Rule>,
 }
 
 fn brief(rule: &Rule) -> String {
@@ -174,12 +162,19 @@ mod tests {
                 other => panic!("unexpected {other:?}"),
             }
         }
-        // The one-pass version agrees with the step-by-step one.
-        assert_eq!(
-            apply_chain_steps(actual, steps).as_deref(),
-            Some(v.as_slice())
-        );
         v
+    }
+
+    /// Plans, and checks that the chain the plan reports is the one its
+    /// steps make, applied one by one.
+    fn plan(
+        actual: &[Rule],
+        wanted: &[Wanted<'_>],
+        stale: impl Fn(&Rule, &Rule) -> bool,
+    ) -> Vec<Step> {
+        let p = plan_chain("CHAIN", actual, wanted, stale);
+        assert_eq!(p.rules, apply(actual, &p.steps));
+        p.steps
     }
 
     fn names(v: &[Rule]) -> Vec<String> {
@@ -210,19 +205,19 @@ mod tests {
         ];
         // B missing between A and C, a user rule at the end.
         let actual = vec![a.clone(), c.clone(), user.clone()];
-        let steps = plan_chain("FORWARD", &actual, &wanted, |_, _| false);
+        let steps = plan(&actual, &wanted, |_, _| false);
         assert_eq!(names(&apply(&actual, &steps)), ["A", "B", "C", "USER"]);
         // Nothing of Docker left: inserted rules to the top, appended ones
         // after them, user rules untouched and in their order.
         let actual = vec![user.clone(), r("USER2")];
-        let steps = plan_chain("FORWARD", &actual, &wanted, |_, _| false);
+        let steps = plan(&actual, &wanted, |_, _| false);
         assert_eq!(
             names(&apply(&actual, &steps)),
             ["A", "B", "C", "USER", "USER2"]
         );
         // Complete: nothing to do.
         let actual = vec![a.clone(), b.clone(), c.clone()];
-        assert!(plan_chain("FORWARD", &actual, &wanted, |_, _| false).is_empty());
+        assert!(plan(&actual, &wanted, |_, _| false).is_empty());
     }
 
     #[test]
@@ -234,9 +229,7 @@ mod tests {
             why: "dnat",
         }];
         let actual = vec![other.clone(), old.clone()];
-        let steps = plan_chain("DOCKER", &actual, &wanted, |a, _| {
-            a.target.chain() == Some("OLD")
-        });
+        let steps = plan(&actual, &wanted, |a, _| a.target.chain() == Some("OLD"));
         assert!(matches!(steps[0].edit, Edit::Replace { index: 1, .. }));
         assert_eq!(names(&apply(&actual, &steps)), ["OTHER", "NEW"]);
     }

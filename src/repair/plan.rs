@@ -3,7 +3,7 @@
 //! points at a container's old address replaced in place. Nothing that is
 //! not Docker's is touched, and a complete table gives an empty plan.
 
-use super::place::{apply_chain_steps, plan_chain, Placement, Step, Wanted};
+use super::place::{plan_chain, Placement, Step, Wanted};
 use crate::docker::rules::{Expected, Judgement, Mode, Source};
 use crate::ruleset::edit::{apply, Edit, EditError};
 use crate::ruleset::Table;
@@ -80,19 +80,18 @@ pub fn plan_table(
                     Judgement::Stale { replaced_by: Some(r), .. } if r.rule.same_spec(w)
                 )
         };
-        let chain_steps = plan_chain(&ec.name, &actual, &wanted, stale);
-        match (
-            apply_chain_steps(&actual, &chain_steps),
-            current.chain_mut(&ec.name),
-        ) {
-            (Some(rules), Some(c)) => c.rules = rules,
-            _ => {
-                for step in &chain_steps {
+        let planned = plan_chain(&ec.name, &actual, &wanted, stale);
+        match current.chain_mut(&ec.name) {
+            Some(c) => c.rules = planned.rules,
+            // A built-in chain nf_tables has not created yet: its edits
+            // create it.
+            None => {
+                for step in &planned.steps {
                     apply(&mut current, &step.edit)?;
                 }
             }
         }
-        steps.extend(chain_steps);
+        steps.extend(planned.steps);
     }
     Ok((steps, current))
 }

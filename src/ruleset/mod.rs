@@ -214,41 +214,38 @@ impl std::hash::Hasher for SpecHasher {
     }
 }
 
-/// Rules by spec: "the rules like this one" without comparing every pair.
-#[derive(Debug, Default)]
-pub struct SpecIndex<'a> {
-    rules: Vec<&'a Rule>,
+/// Positions of rules by spec hash: "the rules like this one" without
+/// comparing every pair. It holds no rules itself (so a struct can keep
+/// one next to its rules); the lookups take the rules it was built from.
+#[derive(Debug, Clone, Default)]
+pub struct SpecIndex {
     by_hash: std::collections::HashMap<u64, Vec<usize>>,
 }
 
-impl<'a> SpecIndex<'a> {
-    pub fn new<I: IntoIterator<Item = &'a Rule>>(rules: I) -> Self {
-        let rules: Vec<&'a Rule> = rules.into_iter().collect();
+impl SpecIndex {
+    pub fn new<'r>(rules: impl IntoIterator<Item = &'r Rule>) -> Self {
         let mut by_hash: std::collections::HashMap<u64, Vec<usize>> =
-            std::collections::HashMap::with_capacity(rules.len());
-        for (i, r) in rules.iter().enumerate() {
+            std::collections::HashMap::new();
+        for (i, r) in rules.into_iter().enumerate() {
             by_hash.entry(spec_hash(r)).or_default().push(i);
         }
-        SpecIndex { rules, by_hash }
+        SpecIndex { by_hash }
     }
 
-    /// The indexes of the rules like `rule`, in order.
-    pub fn all<'s>(&'s self, rule: &'s Rule) -> impl Iterator<Item = usize> + 's {
+    /// The positions in `items` (the sequence the index was built from,
+    /// seen through `rule_of`) of the rules like `rule`, in order.
+    pub fn matching<'s, T>(
+        &'s self,
+        items: &'s [T],
+        rule_of: impl Fn(&T) -> &Rule + 's,
+        rule: &'s Rule,
+    ) -> impl Iterator<Item = usize> + 's {
         self.by_hash
             .get(&spec_hash(rule))
             .into_iter()
             .flatten()
             .copied()
-            .filter(move |&i| self.rules[i].same_spec(rule))
-    }
-
-    /// The index of the first rule like `rule`.
-    pub fn first(&self, rule: &Rule) -> Option<usize> {
-        self.all(rule).next()
-    }
-
-    pub fn contains(&self, rule: &Rule) -> bool {
-        self.first(rule).is_some()
+            .filter(move |&i| items.get(i).is_some_and(|x| rule_of(x).same_spec(rule)))
     }
 }
 

@@ -148,10 +148,10 @@ pub struct ExpectedChain {
     index: RuleIndex,
 }
 
-/// The expected rules' indexes by spec hash, built on first use. Equal to
-/// any other (it is derived from the rules, which are compared).
+/// The expected rules' [`SpecIndex`], built on first use. Equal to any
+/// other (it is derived from the rules, which are compared).
 #[derive(Debug, Clone, Default)]
-struct RuleIndex(std::sync::OnceLock<std::collections::HashMap<u64, Vec<usize>>>);
+struct RuleIndex(std::sync::OnceLock<crate::ruleset::SpecIndex>);
 
 impl PartialEq for RuleIndex {
     fn eq(&self, _: &Self) -> bool {
@@ -172,21 +172,14 @@ impl ExpectedChain {
 
     /// The expected rule with `rule`'s spec ([`Rule::same_spec`]).
     pub fn find(&self, rule: &Rule) -> Option<&ExpectedRule> {
-        let index = self.index.0.get_or_init(|| {
-            let mut map: std::collections::HashMap<u64, Vec<usize>> =
-                std::collections::HashMap::new();
-            for (i, r) in self.rules.iter().enumerate() {
-                map.entry(crate::ruleset::spec_hash(&r.rule))
-                    .or_default()
-                    .push(i);
-            }
-            map
-        });
+        let index = self
+            .index
+            .0
+            .get_or_init(|| crate::ruleset::SpecIndex::new(self.rules.iter().map(|r| &r.rule)));
         index
-            .get(&crate::ruleset::spec_hash(rule))?
-            .iter()
-            .map(|&i| &self.rules[i])
-            .find(|r| r.rule.same_spec(rule))
+            .matching(&self.rules, |r| &r.rule, rule)
+            .next()
+            .map(|i| &self.rules[i])
     }
 
     /// Pairs `(i, j)` of indexes into `actual` (the live chain's rules, in

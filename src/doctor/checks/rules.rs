@@ -206,7 +206,7 @@ fn compare(
                 if !api && !matches!(r.origin.source, crate::docker::rules::Source::Daemon) {
                     continue;
                 }
-                if !present.contains(&r.rule) {
+                if present.matching(&ac.rules, |a| a, &r.rule).next().is_none() {
                     missing.add(
                         missing_id(r.kind.as_ref()),
                         format!("{}: {}  ({})", et.name, r.line, r.origin.why),
