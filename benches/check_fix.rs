@@ -463,19 +463,7 @@ fn point_iptables_at(backend: &str) {
 /// alone, so that nfdoctor finds Docker on legacy and builds there.
 fn reset(backend: &str) {
     run_ok(&["nft", "flush", "ruleset"]);
-    for cmd in ["iptables-legacy-restore", "ip6tables-legacy-restore"] {
-        let mut child = Command::new(cmd)
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{cmd}: {e}"));
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(EMPTY_TABLES.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success(), "{cmd} failed");
-    }
+    empty_legacy_tables(&["iptables-legacy-restore", "ip6tables-legacy-restore"]);
     if backend == "legacy" {
         run_ok(&["iptables-legacy", "-t", "nat", "-N", "DOCKER"]);
     }

@@ -51,9 +51,9 @@
 mod support;
 
 use nfdoctor::backend::legacy::{self, XtKernel};
-use nfdoctor::backend::nft::write::{build_batch, read_for_write, Mode, TableChange};
+use nfdoctor::backend::nft::write::{build_batch, read_for_write, Mode, TableChange, MAX_BATCH};
 use nfdoctor::backend::nft::NftReader;
-use nfdoctor::cli::restore::{parse_input, plan, plan_table, MAX_BATCH};
+use nfdoctor::cli::restore::{parse_input, plan, plan_table};
 use nfdoctor::netlink::Transport;
 use nfdoctor::ruleset::edit::Flush;
 use nfdoctor::Family;
@@ -195,10 +195,7 @@ fn reset(backend: &str) {
     if backend == "nft" {
         run_ok(&["nft", "flush", "ruleset"]);
     } else {
-        let dir = std::env::temp_dir().join(format!("nfdoctor-bench-empty-{}", std::process::id()));
-        let path = write_file(&dir, EMPTY_TABLES);
-        run_ok(&["iptables-legacy-restore", &path]);
-        let _ = std::fs::remove_file(dir);
+        empty_legacy_tables(&["iptables-legacy-restore"]);
     }
 }
 

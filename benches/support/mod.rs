@@ -488,6 +488,17 @@ pub fn append_args(first: usize, k: usize) -> Vec<String> {
 pub const EMPTY_TABLES: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n\
 *nat\n:PREROUTING ACCEPT [0:0]\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:POSTROUTING ACCEPT [0:0]\nCOMMIT\n";
 
+/// Empties the legacy tables with `restore` commands
+/// (`iptables-legacy-restore`, `ip6tables-legacy-restore`) of [`EMPTY_TABLES`].
+pub fn empty_legacy_tables(restore: &[&str]) {
+    let path = std::env::temp_dir().join(format!("nfdoctor-bench-empty-{}", std::process::id()));
+    let file = write_file(&path, EMPTY_TABLES);
+    for cmd in restore {
+        run_ok(&[cmd, &file]);
+    }
+    let _ = std::fs::remove_file(path);
+}
+
 // ---------------------------------------------------------------------------
 // Printing.
 

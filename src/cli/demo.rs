@@ -26,6 +26,24 @@ use std::net::Ipv4Addr;
 #[derive(Debug, Args)]
 pub struct DemoArgs {}
 
+/// Writes `changes` into the demo namespace in one batch.
+fn commit(
+    reader: &mut NftReader<crate::netlink::NetlinkSocket>,
+    genid: u32,
+    changes: &[TableChange<'_>],
+) -> Result<(), String> {
+    write_tables(
+        reader.connection(),
+        Family::Ipv4,
+        genid,
+        changes,
+        true,
+        crate::backend::nft::write::MAX_BATCH,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
+
 /// Docker 28.5 on a fresh host: the default bridge and one container
 /// publishing 8080→80/tcp and 5353→53/udp.
 fn demo_state() -> DockerState {
@@ -143,15 +161,7 @@ fn run_demo() -> Result<bool, String> {
             mode: Mode::Replace,
         })
         .collect();
-    write_tables(
-        reader.connection(),
-        Family::Ipv4,
-        genid,
-        &changes,
-        true,
-        64 << 20,
-    )
-    .map_err(|e| e.to_string())?;
+    commit(&mut reader, genid, &changes)?;
     let (before, _) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
     print!("{}", indent(&save_text(&before)));
 
@@ -168,15 +178,7 @@ fn run_demo() -> Result<bool, String> {
             mode: Mode::Update,
         })
         .collect();
-    write_tables(
-        reader.connection(),
-        Family::Ipv4,
-        genid,
-        &changes,
-        true,
-        64 << 20,
-    )
-    .map_err(|e| e.to_string())?;
+    commit(&mut reader, genid, &changes)?;
     let (broken, _) = read_for_write(&mut reader).map_err(|e| e.to_string())?;
     print!("{}", indent(&save_text(&broken)));
 

@@ -4,10 +4,9 @@
 
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{CounterMode, WriteOptions};
+use crate::backend::nft::read::read_planned;
 use crate::backend::nft::retry::Retry;
-use crate::backend::nft::write::{
-    read_for_write_parallel, write_tables, Mode, TableChange, WriteError,
-};
+use crate::backend::nft::write::{write_tables, Mode, TableChange, WriteError, MAX_BATCH};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
@@ -60,9 +59,6 @@ pub struct RestoreArgs {
     #[arg(short = 'v', long)]
     verbose: bool,
 }
-
-/// The largest batch we try in one send before splitting.
-pub const MAX_BATCH: usize = 64 << 20;
 
 pub fn run(args: &RestoreArgs) -> i32 {
     let family = if args.ipv6 {
@@ -228,15 +224,19 @@ fn restore_nft(family: Family, script: &Script, args: &RestoreArgs) -> Result<()
         // rules already in them (iptables-nft -A reads no rules either):
         // on a host of thousands of rules, reading them is most of the cost.
         let dump_plan = reader.plan(None).map_err(|e| e.to_string())?;
+        let genid = dump_plan.genid;
         let chains_only = Ruleset {
             family,
             tables: dump_plan.empty_tables(),
         };
         let append_only = args.noflush && only_appends(script, &chains_only);
-        let (current, genid) = if append_only {
-            (chains_only, dump_plan.genid)
+        let current = if append_only {
+            chains_only
         } else {
-            read_for_write_parallel(family).map_err(|e| e.to_string())?
+            match read_planned(&dump_plan).map_err(|e| e.to_string())? {
+                Some(rs) => rs,
+                None => continue,
+            }
         };
         let planned = plan(script, &current, flush, false)?;
         let mode = match (args.noflush, append_only) {

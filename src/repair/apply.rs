@@ -7,9 +7,8 @@ use super::place::Step;
 use super::plan::{plan_table, Knowledge};
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{update_table, WriteOptions};
-use crate::backend::nft::write::{
-    read_for_write_parallel, write_tables, Mode, TableChange, WriteError,
-};
+use crate::backend::nft::read::read_ruleset_at;
+use crate::backend::nft::write::{write_tables, Mode, TableChange, WriteError, MAX_BATCH};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend, BackendError};
 use crate::docker::rules::Expected;
@@ -30,9 +29,6 @@ pub struct Action {
     pub command: String,
     pub why: String,
 }
-
-/// The largest nf_tables batch tried in one send.
-const MAX_BATCH: usize = 64 << 20;
 
 fn empty(name: &str) -> Table {
     Table {
@@ -140,7 +136,7 @@ pub fn repair_family(
             while retry.again() {
                 let (current, genid) = match known.take() {
                     Some(k) => k,
-                    None => read_for_write_parallel(family).map_err(|e| e.to_string())?,
+                    None => read_ruleset_at(family, None).map_err(|e| e.to_string())?,
                 };
                 let mut planned = Vec::new();
                 for et in &expected.tables {

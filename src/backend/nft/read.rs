@@ -622,47 +622,58 @@ pub fn read_ruleset_at(family: Family, only: Option<&str>) -> Result<(Ruleset, u
     let mut retry = Retry::new();
     while retry.again() {
         let plan = reader.plan(only)?;
-        let mut tables = plan.empty_tables();
-        let jobs = plan.jobs();
-        let mut changed = false;
-        let mut failure = None;
-        dump_parallel(
-            &plan,
-            &ParallelOptions::default(),
-            || |_: &ChainJob<'_>, rule: Rule, chunk: &mut Vec<Rule>| chunk.push(rule),
-            |job, delivery| {
-                let (t, c) = jobs[job];
-                let table = &mut tables[t];
-                if matches!(table.compat, TableCompat::Incompatible { .. }) {
-                    // Like iptables, stop at the first rule it cannot show.
-                    return ControlFlow::Continue(());
-                }
-                match delivery {
-                    Delivery::Rules(rules) => table.chains[c].rules.extend(rules),
-                    Delivery::Done => {}
-                    Delivery::Unsupported(e) => {
-                        table.compat = incompatible(&table.chains[c].name, &e);
-                    }
-                    Delivery::Changed => {
-                        changed = true;
-                        return ControlFlow::Break(());
-                    }
-                    Delivery::Failed(e) => {
-                        failure = Some(e);
-                        return ControlFlow::Break(());
-                    }
-                }
-                ControlFlow::Continue(())
-            },
-        );
-        if let Some(e) = failure {
-            return Err(e);
-        }
-        if !changed {
-            return Ok((Ruleset { family, tables }, plan.genid));
+        if let Some(rs) = read_planned(&plan)? {
+            return Ok((rs, plan.genid));
         }
     }
     Err(changing())
+}
+
+/// The rules of every chain of `plan`, several chains at a time on sockets
+/// of their own; `None` if the ruleset changed since `plan` was made (make
+/// a new plan and read again).
+pub fn read_planned(plan: &DumpPlan) -> Result<Option<Ruleset>, BackendError> {
+    let mut tables = plan.empty_tables();
+    let jobs = plan.jobs();
+    let mut changed = false;
+    let mut failure = None;
+    dump_parallel(
+        plan,
+        &ParallelOptions::default(),
+        || |_: &ChainJob<'_>, rule: Rule, chunk: &mut Vec<Rule>| chunk.push(rule),
+        |job, delivery| {
+            let (t, c) = jobs[job];
+            let table = &mut tables[t];
+            if matches!(table.compat, TableCompat::Incompatible { .. }) {
+                // Like iptables, stop at the first rule it cannot show.
+                return ControlFlow::Continue(());
+            }
+            match delivery {
+                Delivery::Rules(rules) => table.chains[c].rules.extend(rules),
+                Delivery::Done => {}
+                Delivery::Unsupported(e) => {
+                    table.compat = incompatible(&table.chains[c].name, &e);
+                }
+                Delivery::Changed => {
+                    changed = true;
+                    return ControlFlow::Break(());
+                }
+                Delivery::Failed(e) => {
+                    failure = Some(e);
+                    return ControlFlow::Break(());
+                }
+            }
+            ControlFlow::Continue(())
+        },
+    );
+    match failure {
+        Some(e) => Err(e),
+        None if changed => Ok(None),
+        None => Ok(Some(Ruleset {
+            family: plan.family,
+            tables,
+        })),
+    }
 }
 
 /// A family's iptables tables as [`NftReader::plan`] found them: the

@@ -11,6 +11,9 @@ use nfdoctor_sys::netlink::{NLM_F_APPEND, NLM_F_CREATE, NLM_F_EXCL, NLM_F_NONREC
 use nfdoctor_sys::nf_tables::*;
 use std::collections::{HashMap, HashSet};
 
+/// The largest batch sent at once; bigger ones are split (and say so).
+pub const MAX_BATCH: usize = 64 << 20;
+
 /// How a table gets from `before` to `after`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -406,17 +409,6 @@ pub fn write_tables<T: Transport>(
         }
     }
     Ok(report)
-}
-
-/// Reads the family's iptables tables with the kernel's sockets, several
-/// chains at a time, together with the generation they were read at, for
-/// planning a write. (Dumping a chain of thousands of rules costs the
-/// kernel time quadratic in its length; two big chains read in parallel
-/// halve the wait.)
-pub fn read_for_write_parallel(
-    family: crate::Family,
-) -> Result<(crate::ruleset::Ruleset, u32), crate::backend::BackendError> {
-    super::read::read_ruleset_at(family, None)
 }
 
 /// Reads the family's iptables tables together with the generation they
