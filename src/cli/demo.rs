@@ -188,7 +188,8 @@ fn run_demo() -> Result<bool, String> {
     print!("{}", indent(&diagnose(&facts).render(use_color())));
 
     step(4, "nfdoctor fix");
-    let result = crate::repair::fix(&facts, false, false);
+    let expected = crate::doctor::checks::rules::expectations(&facts);
+    let result = crate::repair::fix(&facts, &expected, false, false);
     for a in &result.actions {
         println!("    {}\n        # {}", a.command, a.why);
     }

@@ -2,9 +2,10 @@
 //! check again. `--dry-run` shows the plan and changes nothing.
 
 use super::output::Stdout;
-use crate::doctor::diagnose;
-use crate::doctor::gather::{gather, GatherOptions};
+use crate::doctor::checks::rules::expectations;
+use crate::doctor::gather::{gather, reread_rulesets, GatherOptions};
 use crate::doctor::report::use_color;
+use crate::doctor::{diagnose, diagnose_against};
 use crate::repair::fix;
 use clap::Args;
 use std::fmt::Write;
@@ -36,8 +37,20 @@ pub fn run(args: &FixArgs) -> i32 {
         eprint!("{}", report.render(false));
         return 2;
     }
-    let result = fix(&facts, args.dry_run, args.all);
-    let after = (!args.dry_run).then(|| diagnose(&gather(&opts)));
+    let expected = expectations(&facts);
+    let result = fix(&facts, &expected, args.dry_run, args.all);
+    let after = (!args.dry_run).then(|| {
+        if args.all {
+            // Modules and sysctls may have changed too.
+            return diagnose(&gather(&opts));
+        }
+        // Only rules changed: read them again and judge them against the
+        // same expectations (rebuilt when they came from the ruleset's
+        // fingerprint rather than the Engine API).
+        let api = facts.docker.is_ok();
+        let facts = reread_rulesets(facts);
+        diagnose_against(&facts, api.then_some(&expected))
+    });
     let mut out = Stdout::new();
     if args.json {
         let mut v = serde_json::to_value(&result).unwrap_or_default();

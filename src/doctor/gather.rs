@@ -4,7 +4,7 @@ use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
 use crate::docker::api;
 use crate::docker::DockerState;
-use crate::host::backends::read_both;
+use crate::host::backends::{read_both, BackendReport};
 use crate::host::dockerd::Source;
 use crate::host::{collect_env, collect_modules, EnvOptions, EnvReport, HostRoot};
 use crate::Family;
@@ -18,8 +18,25 @@ pub struct GatherOptions {
 pub fn gather(opts: &GatherOptions) -> Facts {
     let root = HostRoot::live();
     let env = collect_env(&root, &EnvOptions::from_env());
-    let docker = query_docker(opts.docker_host.as_deref(), &env);
-    gather_with(env, docker)
+    // The Engine API answers while the kernel dumps the rules: on a host
+    // with thousands of published ports each takes tens of milliseconds.
+    let (docker, modules, (backends, rulesets)) = std::thread::scope(|s| {
+        let docker = s.spawn(|| query_docker(opts.docker_host.as_deref(), &env));
+        let modules = collect_modules(&root, None, Some(&env.privileges));
+        let read = read_rulesets();
+        // A panic there is a bug: let it go on as if it had happened here.
+        let docker = docker
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (docker, modules, read)
+    });
+    Facts {
+        env,
+        modules,
+        backends,
+        rulesets,
+        docker,
+    }
 }
 
 /// The facts, with the Docker daemon's state already known (the demo
@@ -27,6 +44,30 @@ pub fn gather(opts: &GatherOptions) -> Facts {
 pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable>) -> Facts {
     let root = HostRoot::live();
     let modules = collect_modules(&root, None, Some(&env.privileges));
+    let (backends, rulesets) = read_rulesets();
+    Facts {
+        env,
+        modules,
+        backends,
+        rulesets,
+        docker,
+    }
+}
+
+/// `facts` with both back ends' rules read again (after `fix` changed
+/// them); the host and Docker's state are kept as they were read.
+pub fn reread_rulesets(facts: Facts) -> Facts {
+    let (backends, rulesets) = read_rulesets();
+    Facts {
+        backends,
+        rulesets,
+        ..facts
+    }
+}
+
+/// Both back ends' rules for both families, and what they say about which
+/// back end is in use.
+fn read_rulesets() -> (Vec<BackendReport>, Vec<ReadRuleset>) {
     let mut backends = Vec::new();
     let mut rulesets = Vec::new();
     for family in Family::ALL {
@@ -45,13 +86,7 @@ pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable
             genid: None,
         });
     }
-    Facts {
-        env,
-        modules,
-        backends,
-        rulesets,
-        docker,
-    }
+    (backends, rulesets)
 }
 
 /// The daemon's networks and containers, from the Engine API, with the

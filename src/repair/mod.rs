@@ -5,9 +5,8 @@ pub mod apply;
 pub mod place;
 pub mod plan;
 
-use crate::doctor::checks::rules::{docker_backend, expectations};
+use crate::doctor::checks::rules::{docker_backend, Expectations};
 use crate::doctor::facts::Facts;
-use crate::doctor::report::Scope;
 use apply::Action;
 use plan::Knowledge;
 use serde::Serialize;
@@ -25,9 +24,10 @@ pub struct FixReport {
     pub problems: Vec<String>,
 }
 
-/// Repairs Docker's rules (and with `all`, modules and IP forwarding) as
-/// `facts` show them to be.
-pub fn fix(facts: &Facts, dry_run: bool, all: bool) -> FixReport {
+/// Repairs Docker's rules towards `expected` (built from `facts`; see
+/// [`crate::doctor::checks::rules::expectations`]), and with `all`, modules
+/// and IP forwarding, as `facts` show them to be.
+pub fn fix(facts: &Facts, expected: &Expectations, dry_run: bool, all: bool) -> FixReport {
     let mut report = FixReport {
         schema: "nfdoctor.fix/1",
         dry_run,
@@ -38,8 +38,7 @@ pub fn fix(facts: &Facts, dry_run: bool, all: bool) -> FixReport {
     } else {
         Knowledge::DaemonOnly
     };
-    let mut scope = Scope::default();
-    for exp in expectations(facts, &mut scope) {
+    for exp in &expected.families {
         if exp.tables.is_empty() || exp.backend != crate::docker::rules::FirewallBackend::Iptables {
             continue;
         }
@@ -50,7 +49,7 @@ pub fn fix(facts: &Facts, dry_run: bool, all: bool) -> FixReport {
             let genid = r.genid?;
             r.result.as_ref().ok().map(|rs| (rs, genid))
         });
-        match apply::repair_family(&exp, backend, knowledge, dry_run, known) {
+        match apply::repair_family(exp, backend, knowledge, dry_run, known) {
             Ok(actions) => report.actions.extend(actions),
             Err(e) => report
                 .problems

@@ -9,15 +9,28 @@ use super::facts::Facts;
 use super::finding::Finding;
 use super::report::Scope;
 
-/// Runs every check; `scope` records what was checked.
-pub fn run_all(facts: &Facts, scope: &mut Scope) -> Vec<Finding> {
+/// Runs every check; `scope` records what was checked. `expected` is
+/// Docker's rules if already built for these facts' Docker state.
+pub fn run_all(
+    facts: &Facts,
+    expected: Option<&rules::Expectations>,
+    scope: &mut Scope,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     host::privileges(facts, &mut out);
     host::daemon(facts, &mut out);
     backend::backends(facts, &mut out);
     backend::modules(facts, &mut out);
     if facts.rulesets.iter().any(|r| r.result.is_ok()) {
-        rules::rules(facts, &mut out, scope);
+        let built;
+        let expected = match expected {
+            Some(e) => e,
+            None => {
+                built = rules::expectations(facts);
+                &built
+            }
+        };
+        rules::rules(facts, expected, &mut out, scope);
     }
     host::forwarding(facts, &mut out);
     host::bridges(facts, &mut out);

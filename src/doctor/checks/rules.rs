@@ -30,8 +30,39 @@ pub fn docker_backend(facts: &Facts, family: Family) -> Backend {
         .unwrap_or(Backend::Nft)
 }
 
+/// The rules Docker must have, per family, and where its version came
+/// from. Built once per run: on a host with thousands of published ports
+/// building them costs more than reading the kernel's rules.
+#[derive(Debug, Clone, Default)]
+pub struct Expectations {
+    pub families: Vec<Expected>,
+    /// What the report's scope says about Docker's version.
+    pub docker_version: Option<String>,
+    pub version_source: Option<&'static str>,
+    pub generation: Option<String>,
+}
+
+impl Expectations {
+    fn describe(&self, scope: &mut Scope) {
+        scope.docker_version.clone_from(&self.docker_version);
+        scope.version_source = self.version_source;
+        scope.generation.clone_from(&self.generation);
+    }
+}
+
 /// The Docker state to expect rules for, and where its version came from.
-pub fn expectations(facts: &Facts, scope: &mut Scope) -> Vec<Expected> {
+pub fn expectations(facts: &Facts) -> Expectations {
+    let mut scope = Scope::default();
+    let families = expected_families(facts, &mut scope);
+    Expectations {
+        families,
+        docker_version: scope.docker_version,
+        version_source: scope.version_source,
+        generation: scope.generation,
+    }
+}
+
+fn expected_families(facts: &Facts, scope: &mut Scope) -> Vec<Expected> {
     let (state, api) = match &facts.docker {
         Ok(s) => (s.clone(), true),
         Err(_) => (DockerState::default(), false),
@@ -320,7 +351,8 @@ fn compare(
     }
 }
 
-pub fn rules(facts: &Facts, out: &mut Vec<Finding>, scope: &mut Scope) {
+/// Judges the rules against `expected` (see [`expectations`]).
+pub fn rules(facts: &Facts, expected: &Expectations, out: &mut Vec<Finding>, scope: &mut Scope) {
     let api = facts.docker.is_ok();
     if let Ok(s) = &facts.docker {
         scope.networks = s.networks.len();
@@ -332,9 +364,9 @@ pub fn rules(facts: &Facts, out: &mut Vec<Finding>, scope: &mut Scope) {
             .len();
         scope.published_ports = s.endpoints.iter().map(|e| e.ports.len()).sum();
     }
-    let exps = expectations(facts, scope);
+    expected.describe(scope);
     let mut backends = Vec::new();
-    for exp in &exps {
+    for exp in &expected.families {
         let family = exp.family;
         if exp.backend == FirewallBackend::Nftables {
             if let Some(report) = facts.backend_report(family) {
