@@ -147,7 +147,10 @@ pub fn repair_family(
                             et.name
                         ));
                     }
-                    let start = before.cloned().unwrap_or_else(|| empty(&et.name));
+                    let start = before.map_or_else(
+                        || std::borrow::Cow::Owned(empty(&et.name)),
+                        std::borrow::Cow::Borrowed,
+                    );
                     let (steps, after) =
                         plan_table(expected, &start, knowledge).map_err(|e| e.to_string())?;
                     if !steps.is_empty() {

@@ -6,7 +6,7 @@
 use super::place::{plan_chain, Placement, Step, Wanted};
 use crate::docker::rules::{Expected, Judgement, Mode, Source};
 use crate::ruleset::edit::{apply, Edit, EditError};
-use crate::ruleset::Table;
+use crate::ruleset::{Chain, Rule, Table};
 
 /// Which expected rules may be put back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +35,29 @@ pub fn plan_table(
         return Ok((Vec::new(), table.clone()));
     };
     let mut steps = Vec::new();
-    let mut current = table.clone();
+    // The table's own chains, without the rules of those Docker has: they
+    // are planned from `table` below (a copy of thousands of port rules
+    // costs as much as planning them).
+    let mut current = Table {
+        name: table.name.clone(),
+        compat: table.compat.clone(),
+        chains: table
+            .chains
+            .iter()
+            .map(|c| {
+                if exp.chains.iter().any(|ec| ec.name == c.name) {
+                    Chain {
+                        name: c.name.clone(),
+                        base: c.base.clone(),
+                        counters: c.counters,
+                        rules: Vec::new(),
+                    }
+                } else {
+                    c.clone()
+                }
+            })
+            .collect(),
+    };
     // Chains first, so that rules can jump to them.
     for ec in &exp.chains {
         if current.chain(&ec.name).is_some() {
@@ -69,18 +91,15 @@ pub fn plan_table(
                 why: &r.origin.why,
             })
             .collect();
-        let actual = current
-            .chain(&ec.name)
-            .map(|c| c.rules.clone())
-            .unwrap_or_default();
-        let stale = |a: &crate::ruleset::Rule, w: &crate::ruleset::Rule| {
-            knowledge == Knowledge::Full
-                && matches!(
-                    expected.judge(&table.name, &ec.name, a),
-                    Judgement::Stale { replaced_by: Some(r), .. } if r.rule.same_spec(w)
-                )
+        let actual = table.chain(&ec.name).map_or(&[][..], |c| &c.rules);
+        let replacement = |a: &Rule| match expected.judge(&table.name, &ec.name, a) {
+            Judgement::Stale {
+                replaced_by: Some(r),
+                ..
+            } if knowledge == Knowledge::Full => Some(&r.rule),
+            _ => None,
         };
-        let planned = plan_chain(&ec.name, &actual, &wanted, stale);
+        let planned = plan_chain(&ec.name, actual, &wanted, replacement);
         match current.chain_mut(&ec.name) {
             Some(c) => c.rules = planned.rules,
             // A built-in chain nf_tables has not created yet: its edits
