@@ -562,22 +562,45 @@ fn finish_chain(
     builtin: bool,
     rules: &std::collections::VecDeque<sim::SimRule>,
 ) -> ExpectedChain {
+    let finish = |r: &sim::SimRule| {
+        let line = format!("-A {chain} {}", r.args);
+        let kind = classify(table, &line).map(|d| d.kind);
+        ExpectedRule {
+            rule: text::parse_rule(family, table, &line),
+            kind,
+            line,
+            origin: r.origin.clone(),
+        }
+    };
+    // Parsing is most of building the expectations of a host with
+    // thousands of published ports: long chains are parsed on as many
+    // threads as CPUs are free.
+    const PER_THREAD: usize = 2000;
+    let threads = if rules.len() >= 2 * PER_THREAD {
+        crate::backend::ordered::free_cpus().min(rules.len() / PER_THREAD)
+    } else {
+        1
+    };
+    let parsed: Vec<ExpectedRule> = if threads > 1 {
+        let rules: Vec<&sim::SimRule> = rules.iter().collect();
+        let finish = &finish;
+        std::thread::scope(|s| {
+            let parts: Vec<_> = rules
+                .chunks(rules.len().div_ceil(threads))
+                .map(|part| s.spawn(move || part.iter().map(|r| finish(r)).collect::<Vec<_>>()))
+                .collect();
+            parts
+                .into_iter()
+                .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    } else {
+        rules.iter().map(finish).collect()
+    };
     ExpectedChain::new(
         chain.to_string(),
         builtin,
         chain_owner(table, chain),
-        rules
-            .iter()
-            .map(|r| {
-                let line = format!("-A {chain} {}", r.args);
-                let kind = classify(table, &line).map(|d| d.kind);
-                ExpectedRule {
-                    rule: text::parse_rule(family, table, &line),
-                    kind,
-                    line,
-                    origin: r.origin.clone(),
-                }
-            })
-            .collect(),
+        parsed,
     )
 }

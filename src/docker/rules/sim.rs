@@ -5,8 +5,10 @@
 //! their canonical text, as `iptables -C` compares them.
 
 use super::{ExpectedPolicy, Mode, Origin, Source};
+use crate::ruleset::SpecHasher;
 use crate::ruleset::BUILTIN_CHAINS;
 use std::collections::{HashMap, VecDeque};
+use std::hash::BuildHasherDefault;
 
 #[derive(Debug, Clone)]
 pub(crate) struct SimRule {
@@ -23,7 +25,7 @@ pub(crate) struct SimChain {
     pub rules: VecDeque<SimRule>,
     /// How many rules have each `args`: `-C` without a scan (a host
     /// publishes thousands of ports).
-    present: HashMap<String, usize>,
+    present: HashMap<String, usize, BuildHasherDefault<SpecHasher>>,
 }
 
 impl SimChain {
@@ -32,7 +34,7 @@ impl SimChain {
             name: name.to_string(),
             builtin,
             rules: VecDeque::new(),
-            present: HashMap::new(),
+            present: HashMap::default(),
         }
     }
 
