@@ -108,6 +108,14 @@ pub fn split_args(line: &str) -> Vec<String> {
     args
 }
 
+/// [`split_args`] for a line without a double quote (nearly every line):
+/// the same tokens, borrowed from the line instead of copied.
+pub fn split_unquoted(line: &str) -> impl Iterator<Item = &str> {
+    debug_assert!(!line.contains('"'));
+    line.split([' ', '\t', '\n', '\r'])
+        .filter(|a| !a.is_empty())
+}
+
 /// An extension being parsed, with the options already given.
 enum Loaded<'a> {
     Match(MatchValue, Vec<&'a str>),
@@ -135,7 +143,8 @@ pub fn parse_command<S: AsRef<str>>(
     parse_args(&args, ctx)
 }
 
-fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
+/// [`parse_command`] on borrowed arguments.
+pub fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
     let family = ctx.family;
     let mut i = 0;
     let mut invert = false;
@@ -500,9 +509,11 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
     if dsts.is_empty() {
         dsts.push(([0; 16], [0; 16]));
     }
-    let mut rules = Vec::new();
+    let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
+    let mut left = srcs.len() * dsts.len();
     for (sa, sm) in &srcs {
         for (da, dm) in &dsts {
+            left -= 1;
             let mut s = spec;
             s.src = AddrSel {
                 addr: *sa,
@@ -514,7 +525,16 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                 mask: *dm,
                 invert: spec.dst.invert,
             };
-            let mut r = Rule::new(s, matches.clone(), target.clone());
+            // The last rule takes the extensions, the others copies.
+            let mut r = if left == 0 {
+                Rule::new(
+                    s,
+                    std::mem::take(&mut matches),
+                    std::mem::replace(&mut target, Target::Continue),
+                )
+            } else {
+                Rule::new(s, matches.clone(), target.clone())
+            };
             if let Some(c) = counters {
                 r.counters = c;
             }
@@ -632,6 +652,8 @@ mod tests {
         );
         assert_eq!(split_args(r#"--comment """#), vec!["--comment", ""]);
         assert_eq!(split_args("  -A   X  "), vec!["-A", "X"]);
+        let line = " -A\tX  -j  Y\r";
+        assert_eq!(split_unquoted(line).collect::<Vec<_>>(), split_args(line));
     }
 
     #[test]

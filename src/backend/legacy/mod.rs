@@ -3,6 +3,7 @@
 
 pub mod blob;
 pub mod encode;
+mod entry;
 pub mod lock;
 pub mod read;
 pub mod sockopt;
