@@ -401,3 +401,151 @@ pub fn parse_fresh(
     let whole = parse_script_into(text, ctx, counters, &mut sink)?;
     Ok(whole.then_some(sink.tables))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::legacy::encode::{encode_table, EntryKind};
+    use crate::cli::restore::plan_table;
+    use crate::ruleset::edit::{builtin_table, Flush};
+    use crate::ruleset::protocols::ProtoNames;
+    use crate::ruleset::restore::parse_script;
+    use crate::ruleset::Table;
+    use crate::xt::Services;
+
+    fn with_ctx<R>(family: Family, f: impl FnOnce(&ParseCtx<'_>) -> R) -> R {
+        let protocols = ProtoNames::from_etc_protocols("tcp 6\nudp 17\nipv6-icmp 58\n");
+        let services = Services::default();
+        let ctx = ParseCtx {
+            family,
+            proto: 0,
+            proto_invert: false,
+            table: "",
+            protocols: &protocols,
+            services: &services,
+            set_index: &|_| None,
+        };
+        f(&ctx)
+    }
+
+    fn fresh(family: Family, text: &str, counters: bool) -> Option<Vec<FreshTable>> {
+        with_ctx(family, |ctx| parse_fresh(text, ctx, counters)).expect("parses")
+    }
+
+    /// The kernel's table: built-in, FORWARD (if any) dropping, with
+    /// traffic on every policy.
+    fn kernel_table(name: &str) -> Table {
+        let mut t = builtin_table(name);
+        for (i, c) in t.chains.iter_mut().enumerate() {
+            c.counters = Counters {
+                packets: i as u64 + 1,
+                bytes: 100 * (i as u64 + 1),
+            };
+            if c.name == "FORWARD" {
+                if let Some(b) = c.base.as_mut() {
+                    b.policy = Policy::Drop;
+                }
+            }
+        }
+        t
+    }
+
+    fn policies_of(t: &Table) -> [Option<KernelPolicy>; NF_INET_NUMHOOKS] {
+        let mut out = [None; NF_INET_NUMHOOKS];
+        for c in &t.chains {
+            if let Some(b) = &c.base {
+                out[b.hook as usize] = Some(KernelPolicy {
+                    policy: b.policy,
+                    counters: c.counters,
+                });
+            }
+        }
+        out
+    }
+
+    /// The fresh load of `text` is, byte for byte, what planning the
+    /// script onto the kernel's table and encoding the result gives.
+    fn same_as_planned(family: Family, text: &str, counters: bool) {
+        let tables = fresh(family, text, counters).expect("a fresh load");
+        let script = with_ctx(family, |ctx| parse_script(text, ctx, counters)).unwrap();
+        assert_eq!(tables.len(), script.tables.len());
+        for t in &tables {
+            let current = kernel_table(t.name());
+            let planned = plan_table(&script, t.name(), &current, Flush::Table).unwrap();
+            let want = encode_table(family, &planned).unwrap();
+            let got = t.join(&policies_of(&current)).unwrap();
+            assert_eq!(got.blob(), &want.blob[..], "{}", t.name());
+            assert_eq!(got.num_entries, want.num_entries());
+            assert_eq!(got.valid_hooks, want.valid_hooks);
+            assert_eq!(got.hook_entry, want.hook_entry);
+            assert_eq!(got.underflow, want.underflow);
+            for (i, e) in want.entries.iter().enumerate() {
+                if let EntryKind::Policy { hook } = e.kind {
+                    assert_eq!(got.policies[hook as usize], Some((i, e.counters)));
+                }
+            }
+            assert_eq!(t.rules(), planned.chains.iter().map(|c| c.rules.len()).sum::<usize>());
+        }
+    }
+
+    const SCRIPT: &str = "\
+*filter
+:INPUT DROP [1:2]
+:FORWARD - [0:0]
+:OUTPUT ACCEPT [5:5]
+:B-CHAIN - [0:0]
+:A-CHAIN - [0:0]
+-A INPUT -s 10.0.0.0/8,192.168.0.1 -j A-CHAIN
+-A INPUT -p tcp --dport 22
+-A FORWARD -g B-CHAIN
+-N C-CHAIN
+-A C-CHAIN -p udp -m udp --sport 53 -j RETURN
+-A A-CHAIN -j C-CHAIN
+[5:6] -A B-CHAIN -m comment --comment \"x y\" -j DROP
+-A OUTPUT -o lo -j ACCEPT
+-A A-CHAIN
+COMMIT
+*nat
+:PREROUTING ACCEPT [0:0]
+:DOCKER - [0:0]
+-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER
+-A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80
+COMMIT
+";
+
+    #[test]
+    fn joins_what_the_planner_and_encoder_make() {
+        same_as_planned(Family::Ipv4, SCRIPT, false);
+        same_as_planned(Family::Ipv4, SCRIPT, true);
+        same_as_planned(Family::Ipv4, "*raw\nCOMMIT\n*mangle\n:X - [0:0]\nCOMMIT\n", false);
+        let v6 = "*filter\n:X - [0:0]\n-A INPUT -s ::1/128 -p tcp --dport 1 -j X\n-A X\nCOMMIT\n";
+        same_as_planned(Family::Ipv6, v6, false);
+    }
+
+    #[test]
+    fn gives_up_where_the_general_path_is_needed() {
+        for text in [
+            "*filter\n-I INPUT -j ACCEPT\nCOMMIT\n",
+            "*filter\n-A INPUT -j ACCEPT\n-D INPUT 1\nCOMMIT\n",
+            "*filter\n-A INPUT -j NOWHERE\nCOMMIT\n",
+            "*filter\n-A INPUT -j FORWARD\nCOMMIT\n",
+            "*filter\n-A NOWHERE -j ACCEPT\nCOMMIT\n",
+            "*filter\n-A INPUT -j X\n:X - [0:0]\nCOMMIT\n",
+            "*filter\n:X - [0:0]\n-N X\nCOMMIT\n",
+            "*filter\n:ERROR - [0:0]\nCOMMIT\n",
+            "*filter\nCOMMIT\n*filter\nCOMMIT\n",
+            "*filter\n-F\nCOMMIT\n",
+            "*filter\n-A INPUT -j ACCEPT\nCOMMIT\n*nat\n-X\nCOMMIT\n",
+        ] {
+            assert!(fresh(Family::Ipv4, text, false).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_errors_as_in_the_general_parse() {
+        let text = "*filter\n-A INPUT -j ACCEPT\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n";
+        let e = with_ctx(Family::Ipv4, |ctx| parse_fresh(text, ctx, false)).unwrap_err();
+        let want = with_ctx(Family::Ipv4, |ctx| parse_script(text, ctx, false)).unwrap_err();
+        assert_eq!(e, want);
+    }
+}
