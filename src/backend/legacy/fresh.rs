@@ -484,7 +484,10 @@ mod tests {
                     assert_eq!(got.policies[hook as usize], Some((i, e.counters)));
                 }
             }
-            assert_eq!(t.rules(), planned.chains.iter().map(|c| c.rules.len()).sum::<usize>());
+            assert_eq!(
+                t.rules(),
+                planned.chains.iter().map(|c| c.rules.len()).sum::<usize>()
+            );
         }
     }
 
@@ -517,7 +520,11 @@ COMMIT
     fn joins_what_the_planner_and_encoder_make() {
         same_as_planned(Family::Ipv4, SCRIPT, false);
         same_as_planned(Family::Ipv4, SCRIPT, true);
-        same_as_planned(Family::Ipv4, "*raw\nCOMMIT\n*mangle\n:X - [0:0]\nCOMMIT\n", false);
+        same_as_planned(
+            Family::Ipv4,
+            "*raw\nCOMMIT\n*mangle\n:X - [0:0]\nCOMMIT\n",
+            false,
+        );
         let v6 = "*filter\n:X - [0:0]\n-A INPUT -s ::1/128 -p tcp --dport 1 -j X\n-A X\nCOMMIT\n";
         same_as_planned(Family::Ipv6, v6, false);
     }
