@@ -82,8 +82,10 @@ fn load(family: Family, tables: &[FreshTable], args: &RestoreArgs) -> Option<Res
         let joined = t.join(&policies)?;
         ready.push((current, joined));
     }
-    // --test: checked, nothing written.
-    let lock = lock?;
+    let Some(lock) = lock else {
+        // --test: checked, nothing written.
+        return Some(Ok(()));
+    };
     let mut result = Ok(());
     for (t, (current, joined)) in tables.iter().zip(ready) {
         if let Err(e) = write(&mut kernel, family, t, current, joined, args) {
