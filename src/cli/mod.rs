@@ -7,6 +7,7 @@ mod fix;
 mod modules;
 mod output;
 pub mod restore;
+mod restore_fresh;
 mod save;
 
 use clap::{Parser, Subcommand};

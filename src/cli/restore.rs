@@ -2,6 +2,7 @@
 //! iptables-restore's semantics, atomically and checked against concurrent
 //! changes.
 
+use super::restore_fresh::Fresh;
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{CounterMode, WriteOptions};
 use crate::backend::nft::read::read_planned;
@@ -32,32 +33,51 @@ pub enum BackendArg {
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The rules file (iptables-save format); `-` or absent: standard input.
-    file: Option<PathBuf>,
+    pub(super) file: Option<PathBuf>,
     /// Which kernel back end to write (default: nft).
     #[arg(long, value_enum, default_value = "nft")]
-    backend: BackendArg,
+    pub(super) backend: BackendArg,
     /// IPv4 rules (iptables-restore; the default).
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
-    ipv4: bool,
+    pub(super) ipv4: bool,
     /// IPv6 rules (ip6tables-restore).
     #[arg(short = '6', long = "ipv6")]
-    ipv6: bool,
+    pub(super) ipv6: bool,
     /// Do not flush the tables first; declared user chains are flushed.
     #[arg(short = 'n', long)]
-    noflush: bool,
+    pub(super) noflush: bool,
     /// Check the input against the kernel without changing anything.
     #[arg(short = 't', long)]
-    test: bool,
+    pub(super) test: bool,
     /// Set the counters the file gives (`[packets:bytes]`).
     #[arg(short = 'c', long)]
-    counters: bool,
+    pub(super) counters: bool,
     /// Wait up to SECONDS for the xtables lock (legacy back end); without a
     /// value, wait as long as it takes.
     #[arg(short = 'w', long, num_args = 0..=1, default_missing_value = "-1")]
-    wait: Option<f64>,
+    pub(super) wait: Option<f64>,
     /// Print what was changed.
     #[arg(short = 'v', long)]
-    verbose: bool,
+    pub(super) verbose: bool,
+}
+
+impl RestoreArgs {
+    /// How long to wait for the xtables lock (`-w`).
+    pub(super) fn lock_wait(&self) -> LockWait {
+        match self.wait {
+            None => LockWait::NoWait,
+            Some(s) if s < 0.0 => LockWait::Forever,
+            Some(s) => LockWait::Up(Duration::from_secs_f64(s)),
+        }
+    }
+}
+
+/// The legacy back end's socket, or why there is none.
+pub(super) fn open_raw_socket(family: Family) -> Result<legacy::RawSocket, String> {
+    legacy::RawSocket::open(family).map_err(|e| {
+        crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e)
+            .to_string()
+    })
 }
 
 pub fn run(args: &RestoreArgs) -> i32 {
@@ -73,6 +93,21 @@ pub fn run(args: &RestoreArgs) -> i32 {
             return 1;
         }
     };
+    if args.backend == BackendArg::Legacy && !args.noflush {
+        // A whole-table load, as nearly every legacy restore is: encoded
+        // as parsed, unless the script needs the general path.
+        match super::restore_fresh::restore(family, &text, args) {
+            Fresh::Done(result) => {
+                exit_without_freeing(text);
+                return report(result);
+            }
+            Fresh::BadInput(e) => {
+                eprintln!("nfdoctor restore: {e}; nothing was changed");
+                return 1;
+            }
+            Fresh::General => {}
+        }
+    }
     let script = match parse_input(&text, family, args.counters) {
         Ok(s) => s,
         Err(e) => {
@@ -90,6 +125,11 @@ pub fn run(args: &RestoreArgs) -> i32 {
     };
     exit_without_freeing(script);
     exit_without_freeing(text);
+    report(result)
+}
+
+/// The exit code of a restore, its error printed.
+fn report(result: Result<(), String>) -> i32 {
     match result {
         Ok(()) => 0,
         Err(msg) => {
@@ -102,6 +142,14 @@ pub fn run(args: &RestoreArgs) -> i32 {
 /// Parses an `iptables-save` text as `restore` does (names resolved from
 /// the system's files, ipsets from the kernel).
 pub fn parse_input(text: &str, family: Family, counters: bool) -> Result<Script, String> {
+    with_parse_ctx(family, |ctx| {
+        parse_script(text, ctx, counters).map_err(|e| e.to_string())
+    })
+}
+
+/// Runs `f` with the context `restore` parses in (names resolved from the
+/// system's files, ipsets from the kernel, looked up on first use).
+pub(super) fn with_parse_ctx<R>(family: Family, f: impl FnOnce(&ParseCtx<'_>) -> R) -> R {
     let protocols = ProtoNames::system();
     let services = Services::system();
     let sets: RefCell<Option<legacy::RawSocket>> = RefCell::new(None);
@@ -122,13 +170,13 @@ pub fn parse_input(text: &str, family: Family, counters: bool) -> Result<Script,
         services: &services,
         set_index: &set_index,
     };
-    parse_script(text, &ctx, counters).map_err(|e| e.to_string())
+    f(&ctx)
 }
 
 /// Leaves a large value for the process's exit to reclaim: freeing a
 /// ruleset of 150k rules rule by rule takes a tenth of a second, for
 /// nothing, as the process ends right after.
-fn exit_without_freeing<T>(value: T) {
+pub(super) fn exit_without_freeing<T>(value: T) {
     std::mem::forget(value);
 }
 
@@ -300,15 +348,8 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
     } else {
         Flush::Table
     };
-    let wait = match args.wait {
-        None => LockWait::NoWait,
-        Some(s) if s < 0.0 => LockWait::Forever,
-        Some(s) => LockWait::Up(Duration::from_secs_f64(s)),
-    };
-    let mut kernel = legacy::RawSocket::open(family).map_err(|e| {
-        crate::backend::BackendError::legacy_io(family, "opening a raw socket".into(), e)
-            .to_string()
-    })?;
+    let wait = args.lock_wait();
+    let mut kernel = open_raw_socket(family)?;
     // Tables in the order the input first names them; each gets every
     // block written for it.
     let mut names: Vec<&str> = Vec::new();

@@ -108,19 +108,50 @@ pub fn split_args(line: &str) -> Vec<String> {
     args
 }
 
-/// An extension being parsed, with the options already given.
-enum Loaded<'a> {
-    Match(MatchValue, Vec<&'a str>),
-    Target(TargetValue, Vec<&'a str>),
+/// [`split_args`] for a line without a double quote (nearly every line):
+/// the same tokens, borrowed from the line instead of copied.
+pub fn split_unquoted(line: &str) -> impl Iterator<Item = &str> {
+    debug_assert!(!line.contains('"'));
+    // Byte by byte: the separators are ASCII, and a pattern of several
+    // chars is much slower.
+    let blank = |b: u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let bytes = line.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() && blank(bytes[at]) {
+            at += 1;
+        }
+        if at == bytes.len() {
+            return None;
+        }
+        let start = at;
+        while at < bytes.len() && !blank(bytes[at]) {
+            at += 1;
+        }
+        // Both ends sit next to an ASCII byte or at the line's ends: char
+        // boundaries.
+        Some(&line[start..at])
+    })
 }
 
-impl Loaded<'_> {
-    fn takes(&self, option: &str) -> Option<Arg> {
+/// An extension being parsed, with the options already given (bit `i`:
+/// its option `i`; no extension has 64 options).
+enum Loaded {
+    Match(MatchValue, u64),
+    Target(TargetValue, u64),
+}
+
+impl Loaded {
+    /// Which of the extension's options `option` is, and its argument.
+    fn takes(&self, option: &str) -> Option<(usize, Arg)> {
         let opts = match self {
             Loaded::Match(m, _) => m.options(),
             Loaded::Target(t, _) => t.options(),
         };
-        opts.iter().find(|o| o.name == option).map(|o| o.arg)
+        debug_assert!(opts.len() <= 64);
+        opts.iter()
+            .position(|o| o.name == option)
+            .map(|i| (i, opts[i].arg))
     }
 }
 
@@ -135,16 +166,18 @@ pub fn parse_command<S: AsRef<str>>(
     parse_args(&args, ctx)
 }
 
-fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
+/// [`parse_command`] on borrowed arguments.
+pub fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError> {
     let family = ctx.family;
     let mut i = 0;
     let mut invert = false;
     let mut verb: Option<(char, &str)> = None;
-    let mut verb_args: Vec<&str> = Vec::new();
+    let mut verb_args: &[&str] = &[];
     let mut srcs: Vec<([u8; 16], [u8; 16])> = Vec::new();
     let mut dsts: Vec<([u8; 16], [u8; 16])> = Vec::new();
     let mut spec = IpSpec::default();
-    let mut seen: Vec<&'static str> = Vec::new();
+    // The `-s`, `-d`, … given, as bits of `ONCE`.
+    let mut seen = 0u8;
     let mut loaded: Vec<Loaded> = Vec::new();
     let mut proto_loaded = false;
     let mut jump: Option<(&str, bool)> = None;
@@ -168,9 +201,13 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
             continue;
         }
         // Normalise `--long=value` and long names to one spelling.
-        let (name, inline): (&str, Option<&str>) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-            _ => (arg, None),
+        let (name, inline): (&str, Option<&str>) = if arg.starts_with("--") {
+            match arg.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (arg, None),
+            }
+        } else {
+            (arg, None)
         };
         let short = match name {
             "-A" | "--append" => Some('A'),
@@ -198,13 +235,14 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
             }
             verb = Some((v, name));
             // Collect positional arguments (chain, number, policy, name).
+            let first = i + 1;
             while let Some(&a) = args.get(i + 1) {
                 if a.starts_with('-') && a.len() > 1 || a == "!" {
                     break;
                 }
-                verb_args.push(a);
                 i += 1;
             }
+            verb_args = &args[first..=i];
             i += 1;
             continue;
         }
@@ -215,10 +253,11 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
             }
         };
         let mut once = |key: &'static str| -> Result<(), CommandError> {
-            if seen.contains(&key) {
+            let bit = ONCE.iter().position(|k| *k == key).map_or(0, |b| 1u8 << b);
+            if seen & bit != 0 {
                 return Err(err(name, format!("multiple -{key} flags not allowed")));
             }
-            seen.push(key);
+            seen |= bit;
             Ok(())
         };
         match name {
@@ -283,7 +322,7 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                 let goto = name == "-g" || name == "--goto";
                 if !goto {
                     if let Some(t) = TargetValue::start(v, &ctx_with(ctx, &spec)) {
-                        loaded.push(Loaded::Target(t, Vec::new()));
+                        loaded.push(Loaded::Target(t, 0));
                     }
                 }
                 jump = Some((v, goto));
@@ -295,7 +334,7 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                 let v = value(&mut i)?;
                 let m = MatchValue::start(v, &ctx_with(ctx, &spec))
                     .ok_or_else(|| err(v, "no such match (or not supported by nfdoctor)"))?;
-                loaded.push(Loaded::Match(m, Vec::new()));
+                loaded.push(Loaded::Match(m, 0));
             }
             "-c" | "--set-counters" => {
                 let p = value(&mut i)?;
@@ -332,14 +371,15 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                     if let Some(pname) = proto_match_name(spec.proto, family) {
                         if let Some(m) = MatchValue::start(pname, &ctx_with(ctx, &spec)) {
                             if !loaded.iter().any(|l| matches!(l, Loaded::Match(x, _) if x.kernel_name() == m.kernel_name())) {
-                                loaded.push(Loaded::Match(m, Vec::new()));
+                                loaded.push(Loaded::Match(m, 0));
                             }
                             at = loaded.iter().rposition(|l| l.takes(opt).is_some());
                         }
                     }
                 }
                 let at = at.ok_or_else(|| err(name, "unknown option"))?;
-                let kind = loaded[at].takes(opt).unwrap_or(Arg::None);
+                let (index, kind) = loaded[at].takes(opt).unwrap_or((0, Arg::None));
+                let bit = 1u64 << index;
                 let arg: Option<std::borrow::Cow<'_, str>> = match kind {
                     Arg::None => None,
                     Arg::Required => Some(value(&mut i)?.into()),
@@ -361,18 +401,18 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                 let rctx = ctx_with(ctx, &spec);
                 match &mut loaded[at] {
                     Loaded::Match(m, given) => {
-                        if given.contains(&opt) {
+                        if *given & bit != 0 {
                             return Err(err(name, "option can only be used once"));
                         }
-                        given.push(opt);
+                        *given |= bit;
                         m.option(opt, arg.as_deref(), inv, &rctx)
                             .map_err(|r| err(arg.as_deref().unwrap_or(name), r))?;
                     }
                     Loaded::Target(t, given) => {
-                        if given.contains(&opt) {
+                        if *given & bit != 0 {
                             return Err(err(name, "option can only be used once"));
                         }
-                        given.push(opt);
+                        *given |= bit;
                         t.option(opt, arg.as_deref(), inv, &rctx)
                             .map_err(|r| err(arg.as_deref().unwrap_or(name), r))?;
                     }
@@ -494,15 +534,15 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
             };
         }
     }
-    if srcs.is_empty() {
-        srcs.push(([0; 16], [0; 16]));
-    }
-    if dsts.is_empty() {
-        dsts.push(([0; 16], [0; 16]));
-    }
-    let mut rules = Vec::new();
-    for (sa, sm) in &srcs {
-        for (da, dm) in &dsts {
+    // No -s or -d: any address, without a list to allocate.
+    let any = [([0; 16], [0; 16])];
+    let srcs: &[_] = if srcs.is_empty() { &any } else { &srcs };
+    let dsts: &[_] = if dsts.is_empty() { &any } else { &dsts };
+    let mut rules = Vec::with_capacity(srcs.len() * dsts.len());
+    let mut left = srcs.len() * dsts.len();
+    for (sa, sm) in srcs {
+        for (da, dm) in dsts {
+            left -= 1;
             let mut s = spec;
             s.src = AddrSel {
                 addr: *sa,
@@ -514,7 +554,16 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
                 mask: *dm,
                 invert: spec.dst.invert,
             };
-            let mut r = Rule::new(s, matches.clone(), target.clone());
+            // The last rule takes the extensions, the others copies.
+            let mut r = if left == 0 {
+                Rule::new(
+                    s,
+                    std::mem::take(&mut matches),
+                    std::mem::replace(&mut target, Target::Continue),
+                )
+            } else {
+                Rule::new(s, matches.clone(), target.clone())
+            };
             if let Some(c) = counters {
                 r.counters = c;
             }
@@ -553,6 +602,9 @@ fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandError
         _ => Err(err(vname, "unsupported command")),
     }
 }
+
+/// The options of the rule proper that may be given once.
+const ONCE: [&str; 6] = ["s", "d", "i", "o", "p", "f"];
 
 fn is_standard(name: &str) -> bool {
     matches!(name, "ACCEPT" | "DROP" | "RETURN" | "QUEUE")
@@ -632,6 +684,10 @@ mod tests {
         );
         assert_eq!(split_args(r#"--comment """#), vec!["--comment", ""]);
         assert_eq!(split_args("  -A   X  "), vec!["-A", "X"]);
+        let line = " -A\tX  -j  Y\r";
+        for line in [line, "", "   ", "-A", "é -s ü "] {
+            assert_eq!(split_unquoted(line).collect::<Vec<_>>(), split_args(line));
+        }
     }
 
     #[test]

@@ -2,9 +2,12 @@
 //! [p:b]` declarations and commands, each ended by `COMMIT`. Parsing checks
 //! every line before anything is applied; errors name the line and token.
 
-use super::command::{check_chain_name, parse_command, split_args, Command, CommandError};
+use super::command::{
+    check_chain_name, parse_args, parse_command, split_args, split_unquoted, Command, CommandError,
+};
 use super::{Counters, Policy, BUILTIN_CHAINS};
 use crate::xt::parse::ParseCtx;
+use std::ops::ControlFlow;
 
 /// A whole input.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -59,12 +62,85 @@ fn parse_counters(s: &str) -> Option<Counters> {
     })
 }
 
+/// What a parse hands on as it goes, in the input's order. A `Break`
+/// stops the parse: the consumer wants the rest no more.
+pub trait ScriptSink {
+    /// `*name` on line `line`.
+    fn table(&mut self, name: &str, line: usize) -> ControlFlow<()>;
+    fn chain(&mut self, decl: ChainDecl) -> ControlFlow<()>;
+    fn command(&mut self, line: usize, command: Command) -> ControlFlow<()>;
+    /// `COMMIT` of the open table.
+    fn commit(&mut self) -> ControlFlow<()>;
+}
+
 /// Parses `text`. `ctx` supplies the family and name resolution; its table
 /// is replaced by each block's. With `counters`, `[p:b]` prefixes and chain
 /// counters are kept (iptables-restore `--counters`), else ignored.
 pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Script, ScriptError> {
-    let mut script = Script::default();
-    let mut open: Option<TableBlock> = None;
+    let mut builder = ScriptBuilder::default();
+    parse_script_into(text, ctx, counters, &mut builder)?;
+    Ok(builder.script)
+}
+
+/// Collects a whole [`Script`].
+#[derive(Debug, Default)]
+struct ScriptBuilder {
+    script: Script,
+    open: Option<TableBlock>,
+}
+
+impl ScriptSink for ScriptBuilder {
+    fn table(&mut self, name: &str, line: usize) -> ControlFlow<()> {
+        self.open = Some(TableBlock {
+            name: name.to_string(),
+            line,
+            chains: Vec::new(),
+            commands: Vec::new(),
+        });
+        ControlFlow::Continue(())
+    }
+
+    fn chain(&mut self, decl: ChainDecl) -> ControlFlow<()> {
+        if let Some(b) = self.open.as_mut() {
+            b.chains.push(decl);
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn command(&mut self, line: usize, command: Command) -> ControlFlow<()> {
+        if let Some(b) = self.open.as_mut() {
+            b.commands.push((line, command));
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn commit(&mut self) -> ControlFlow<()> {
+        if let Some(b) = self.open.take() {
+            self.script.tables.push(b);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// The block being parsed.
+struct OpenBlock<'t> {
+    name: &'t str,
+    /// Chains declared so far (a second declaration is an error).
+    declared: Vec<&'t str>,
+}
+
+/// [`parse_script`], handing each table, declaration and command to `sink`
+/// as it is parsed. Every line up to where the sink stops is checked;
+/// returns whether the whole text was parsed (false: the sink stopped).
+pub fn parse_script_into<S: ScriptSink>(
+    text: &str,
+    ctx: &ParseCtx<'_>,
+    counters: bool,
+    sink: &mut S,
+) -> Result<bool, ScriptError> {
+    let mut open: Option<OpenBlock<'_>> = None;
+    // One token list for every line: no allocation per line.
+    let mut tokens: Vec<&str> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let line = index + 1;
         let trimmed = raw.trim();
@@ -82,12 +158,13 @@ pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Sc
             if !TABLES.contains(&name) {
                 return Err(err(line, name, "unknown table"));
             }
-            open = Some(TableBlock {
-                name: name.to_string(),
-                line,
-                chains: Vec::new(),
-                commands: Vec::new(),
+            open = Some(OpenBlock {
+                name,
+                declared: Vec::new(),
             });
+            if sink.table(name, line).is_break() {
+                return Ok(false);
+            }
             continue;
         }
         let Some(block) = open.as_mut() else {
@@ -98,8 +175,9 @@ pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Sc
             ));
         };
         if trimmed == "COMMIT" {
-            if let Some(block) = open.take() {
-                script.tables.push(block);
+            open = None;
+            if sink.commit().is_break() {
+                return Ok(false);
             }
             continue;
         }
@@ -126,21 +204,25 @@ pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Sc
                     format!("can't set policy on user chain in table {}", block.name),
                 ));
             }
-            if block.chains.iter().any(|c| c.name == name) {
+            if block.declared.contains(&name) {
                 return Err(err(line, name, "chain declared twice"));
             }
+            block.declared.push(name);
             let ctr = match parts.next() {
                 Some(c) => {
                     Some(parse_counters(c).ok_or_else(|| err(line, c, "invalid chain counters"))?)
                 }
                 None => None,
             };
-            block.chains.push(ChainDecl {
+            let decl = ChainDecl {
                 name: name.to_string(),
                 policy,
                 counters: if counters { ctr } else { None },
                 line,
-            });
+            };
+            if sink.chain(decl).is_break() {
+                return Ok(false);
+            }
             continue;
         }
         // A command, maybe prefixed by `[packets:bytes]`.
@@ -154,20 +236,28 @@ pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Sc
         } else {
             (None, trimmed)
         };
-        let args = split_args(rest);
         let table_ctx = ParseCtx {
-            table: &block.name,
+            table: block.name,
             ..*ctx
         };
-        let mut command = parse_command(&args, &table_ctx)
-            .map_err(|CommandError { token, reason }| err(line, &token, reason))?;
+        let parsed = if rest.contains('"') {
+            parse_command(&split_args(rest), &table_ctx)
+        } else {
+            tokens.clear();
+            tokens.extend(split_unquoted(rest));
+            parse_args(&tokens, &table_ctx)
+        };
+        let mut command =
+            parsed.map_err(|CommandError { token, reason }| err(line, &token, reason))?;
         if let (true, Some(c)) = (counters, prefix) {
             set_counters(&mut command, c);
         }
         if !counters {
             clear_counters(&mut command);
         }
-        block.commands.push((line, command));
+        if sink.command(line, command).is_break() {
+            return Ok(false);
+        }
     }
     if let Some(t) = open {
         return Err(err(
@@ -176,7 +266,7 @@ pub fn parse_script(text: &str, ctx: &ParseCtx<'_>, counters: bool) -> Result<Sc
             format!("table `{}' was not committed (missing COMMIT)", t.name),
         ));
     }
-    Ok(script)
+    Ok(true)
 }
 
 fn rules_mut(c: &mut Command) -> &mut [super::Rule] {

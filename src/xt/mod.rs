@@ -153,8 +153,11 @@ pub(crate) fn invert_flag(name: &str, revision: u8, raw: impl Into<i64>) -> Resu
 
 /// The payload bytes of `value`, zero-padded to `XT_ALIGN`.
 pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Vec<u8> {
-    let mut out = value.as_bytes().to_vec();
-    out.resize(xt_align(out.len()), 0);
+    let bytes = value.as_bytes();
+    // One allocation, padding included.
+    let mut out = Vec::with_capacity(xt_align(bytes.len()));
+    out.extend_from_slice(bytes);
+    out.resize(xt_align(bytes.len()), 0);
     out
 }
 

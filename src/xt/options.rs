@@ -83,7 +83,8 @@ impl Seen {
                     entry.name
                 ));
             }
-            if self.0 & bit == 0 {
+            // Only an option that excludes others can clash.
+            if self.0 & bit == 0 || entry.excl == 0 {
                 continue;
             }
             for i in 0..32u8 {

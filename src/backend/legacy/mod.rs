@@ -3,6 +3,9 @@
 
 pub mod blob;
 pub mod encode;
+mod entry;
+pub mod fresh;
+pub mod load;
 pub mod lock;
 pub mod read;
 pub mod sockopt;

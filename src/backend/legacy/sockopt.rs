@@ -36,6 +36,17 @@ pub trait XtKernel {
     }
     /// `SO_SET_REPLACE`; returns the old entries' counters.
     fn replace(&mut self, header: &ipt_replace, blob: &[u8]) -> io::Result<Vec<xt_counters>>;
+    /// [`XtKernel::replace`] of a blob that follows room for the header
+    /// in `buf` (`size_of::<ipt_replace>()` bytes, overwritten): a large
+    /// blob is sent from where it was written.
+    fn replace_prefixed(
+        &mut self,
+        header: &ipt_replace,
+        buf: &mut [u8],
+    ) -> io::Result<Vec<xt_counters>> {
+        let room = std::mem::size_of::<ipt_replace>();
+        self.replace(header, &buf[room..])
+    }
     /// `SO_SET_ADD_COUNTERS`: adds `counters[i]` to new entry `i`.
     fn add_counters(&mut self, table: &str, counters: &[xt_counters]) -> io::Result<()>;
     /// Whether the kernel has revision `revision` of a match or target.
@@ -184,17 +195,28 @@ impl XtKernel for RawSocket {
     }
 
     fn replace(&mut self, header: &ipt_replace, blob: &[u8]) -> io::Result<Vec<xt_counters>> {
+        let room = std::mem::size_of::<ipt_replace>();
+        let mut buf = Vec::with_capacity(room + blob.len());
+        buf.resize(room, 0);
+        buf.extend_from_slice(blob);
+        self.replace_prefixed(header, &mut buf)
+    }
+
+    fn replace_prefixed(
+        &mut self,
+        header: &ipt_replace,
+        buf: &mut [u8],
+    ) -> io::Result<Vec<xt_counters>> {
         let mut old = vec![xt_counters::default(); header.num_counters as usize];
         let mut h = *header;
         h.counters = old.as_mut_ptr() as u64;
-        let mut buf = Vec::with_capacity(96 + blob.len());
-        buf.extend_from_slice(h.as_bytes());
-        buf.extend_from_slice(blob);
+        let room = std::mem::size_of::<ipt_replace>();
+        buf[..room].copy_from_slice(h.as_bytes());
         setsockopt(
             self.fd.as_raw_fd(),
             self.level(),
             self.opt(IPT_SO_SET_REPLACE, IP6T_SO_SET_REPLACE),
-            &buf,
+            buf,
         )?;
         // The kernel wrote the old counters through the pointer in `h`,
         // into `old`, which outlived the call.

@@ -446,7 +446,7 @@ fn read_raw<K: XtKernel>(
 }
 
 /// Explains a refused `SO_SET_REPLACE`.
-fn replace_error(family: Family, table: &str, e: std::io::Error) -> BackendError {
+pub(super) fn replace_error(family: Family, table: &str, e: std::io::Error) -> BackendError {
     let hint = match e.raw_os_error() {
         Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOPROTOOPT) => {
             return BackendError::legacy_io(family, format!("SO_SET_REPLACE of table {table}"), e)

@@ -24,6 +24,9 @@ fn numeric_to_ipmask(s: &str) -> Option<[u8; 4]> {
 
 /// libxtables' `__numeric_to_ipaddr`.
 fn numeric_dotted(s: &str, is_mask: bool) -> Option<[u8; 4]> {
+    if let Some(a) = plain_dotted_quad(s.as_bytes()) {
+        return Some(a);
+    }
     let buf = &s.as_bytes()[..s.len().min(19)];
     let buf = std::str::from_utf8(buf).ok()?;
     let byte = |p: &str| strtoul_full(p).filter(|v| *v <= 255).map(|v| v as u8);
@@ -37,6 +40,26 @@ fn numeric_dotted(s: &str, is_mask: bool) -> Option<[u8; 4]> {
         }
     }
     Some(addr)
+}
+
+/// Four decimal bytes without leading zeros (`172.17.0.2`), as nearly
+/// every address is written; `None` for anything else, which
+/// [`numeric_dotted`] reads the general way (and reads these alike).
+fn plain_dotted_quad(b: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut parts = b.split(|&c| c == b'.');
+    for slot in out.iter_mut() {
+        let p = parts.next()?;
+        let plain = matches!(p.len(), 1..=3)
+            && (p[0] != b'0' || p.len() == 1)
+            && p.iter().all(u8::is_ascii_digit);
+        if !plain {
+            return None;
+        }
+        let v = p.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+        *slot = u8::try_from(v).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// glibc's `inet_aton` as `getaddrinfo` uses it for IPv4 literals (the
@@ -166,6 +189,36 @@ fn ipv4_host(s: &str) -> Result<[u8; 4], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_quads_read_as_the_general_way_reads_them() {
+        for s in [
+            "172.17.0.2",
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..2.3",
+            "1.2.3.",
+            "+1.2.3.4",
+            " 1.2.3.4",
+            "1.2.3.0x4",
+            "1000.1.1.1",
+        ] {
+            if let Some(a) = plain_dotted_quad(s.as_bytes()) {
+                let general = s.split('.').map(|p| strtoul_full(p).map(|v| v as u8));
+                let general: Option<Vec<u8>> = general.collect();
+                assert_eq!(Some(a.to_vec()), general, "{s}");
+            }
+        }
+        assert_eq!(plain_dotted_quad(b"172.17.0.2"), Some([172, 17, 0, 2]));
+        assert_eq!(plain_dotted_quad(b"256.1.1.1"), None);
+        assert_eq!(plain_dotted_quad(b"01.2.3.4"), None);
+        assert_eq!(plain_dotted_quad(b"1.2.3"), None);
+        assert_eq!(numeric_dotted("01.2.3.4", true), Some([1, 2, 3, 4]));
+    }
 
     #[test]
     fn addresses_are_masked() {

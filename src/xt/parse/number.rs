@@ -54,6 +54,12 @@ pub(crate) fn strtoul_prefix(s: &str) -> Option<(Option<u64>, &str)> {
 
 /// `xtables_strtoul` without an end pointer: the whole string.
 pub(crate) fn strtoul_full(s: &str) -> Option<u64> {
+    // Plain decimal (no sign, blank or leading 0), short enough not to
+    // overflow: nearly every number of a rules file.
+    let b = s.as_bytes();
+    if (1..=19).contains(&b.len()) && b[0] != b'0' && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0, |v, d| v * 10 + u64::from(d - b'0')));
+    }
     match strtoul_prefix(s) {
         Some((Some(v), "")) => Some(v),
         _ => None,
@@ -85,6 +91,12 @@ mod tests {
         assert_eq!(strtoul_prefix("99999999999999999999"), Some((None, "")));
         assert_eq!(strtoul_full("12"), Some(12));
         assert_eq!(strtoul_full("12a"), None);
+        assert_eq!(
+            strtoul_full("1234567890123456789"),
+            Some(1234567890123456789)
+        );
+        assert_eq!(strtoul_full("18446744073709551615"), Some(u64::MAX));
+        assert_eq!(strtoul_full("18446744073709551616"), None);
     }
 
     #[test]
