@@ -149,6 +149,19 @@ fn fix_after(version: DockerVersion, backend: Backend, brk: &Break) {
         eprintln!("=== {ctx}\n--- fix --dry-run:\n{plan}\n--- fix:\n{out}");
     }
     assert_eq!(code, 0, "{ctx}: fix did not end healthy:\n{out}");
+    if matches!(backend, Backend::Nft) && out.contains("changed") {
+        // The check after took the committed rules from the kernel's echo…
+        assert!(
+            out.contains("checked without dumping again"),
+            "{ctx}: the nf_tables commit was not confirmed:\n{out}"
+        );
+    }
+    // …and a check that dumps everything agrees with it.
+    let (fresh, fresh_out) = nfdoctor(&engine, &["check"]);
+    assert_eq!(
+        fresh, 0,
+        "{ctx}: a fresh check after fix is not healthy:\n{fresh_out}\n--- fix said:\n{out}"
+    );
     let after = without_counters_and_comments(&save_all(&engine));
     let expected = if brk.removes_user_rules {
         // The flush took the user's rules too; only their chain stays.

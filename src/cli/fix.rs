@@ -6,7 +6,7 @@ use crate::doctor::checks::rules::expectations;
 use crate::doctor::gather::{gather, reread_rulesets, GatherOptions};
 use crate::doctor::report::use_color;
 use crate::doctor::{diagnose, diagnose_against};
-use crate::repair::fix;
+use crate::repair::fix_confirmed;
 use clap::Args;
 use std::fmt::Write;
 
@@ -37,20 +37,30 @@ pub fn run(args: &FixArgs) -> i32 {
         eprint!("{}", report.render(false));
         return 2;
     }
-    let expected = expectations(&facts);
-    let result = fix(&facts, &expected, args.dry_run, args.all);
+    let mut facts = facts;
+    let expected = facts
+        .expected
+        .take()
+        .unwrap_or_else(|| expectations(&facts));
+    let (result, confirmed) = fix_confirmed(&facts, &expected, args.dry_run, args.all);
     let after = (!args.dry_run).then(|| {
         if args.all {
             // Modules and sysctls may have changed too.
             return diagnose(&gather(&opts));
         }
-        // Only rules changed: read them again and judge them against the
-        // same expectations (rebuilt when they came from the ruleset's
-        // fingerprint rather than the Engine API).
+        // Only rules changed: read them again (but not the nf_tables rules
+        // a commit confirmed) and judge them against the same expectations
+        // (rebuilt when they came from the ruleset's fingerprint rather
+        // than the Engine API).
         let api = facts.docker.is_ok();
-        let facts = reread_rulesets(facts);
-        diagnose_against(&facts, api.then_some(&expected))
+        let facts = reread_rulesets(facts, confirmed);
+        let report = diagnose_against(&facts, api.then_some(&expected));
+        // Freeing tens of thousands of rules one by one is time for nothing
+        // at the process's end.
+        super::restore::exit_without_freeing(facts);
+        report
     });
+    super::restore::exit_without_freeing(expected);
     let mut out = Stdout::new();
     if args.json {
         let mut v = serde_json::to_value(&result).unwrap_or_default();
@@ -102,6 +112,9 @@ pub fn run(args: &FixArgs) -> i32 {
         }
         if let Some(check) = &after {
             let _ = writeln!(text, "\nafterwards:");
+            for c in &result.confirmed {
+                let _ = writeln!(text, "  (checked without dumping again: {c})");
+            }
             text.push_str(&check.render(use_color()));
         }
         let _ = out.write(&text);

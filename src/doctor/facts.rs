@@ -2,6 +2,7 @@
 //! both back ends' rules for both families, and the Docker daemon's view of
 //! its networks and containers. The checks are pure functions of this.
 
+use super::checks::rules::Expectations;
 use crate::backend::Backend;
 use crate::docker::{DockerState, Network};
 use crate::host::backends::BackendReport;
@@ -38,6 +39,10 @@ pub struct Facts {
     pub backends: Vec<BackendReport>,
     pub rulesets: Vec<ReadRuleset>,
     pub docker: Result<DockerState, DockerUnreachable>,
+    /// Docker's rules for the Engine API's state, when built while the
+    /// kernel's rules were read (on a host with thousands of published
+    /// ports both take a while); else the checks build them.
+    pub expected: Option<Expectations>,
 }
 
 impl Facts {

@@ -1,12 +1,14 @@
 //! Gathering the facts `check` judges: the only I/O of the doctor.
 
+use super::checks::rules::expectations_from_api;
 use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
 use crate::docker::api;
 use crate::docker::DockerState;
-use crate::host::backends::{read_both, BackendReport};
+use crate::host::backends::{read_both_knowing, BackendReport};
 use crate::host::dockerd::Source;
 use crate::host::{collect_env, collect_modules, EnvOptions, EnvReport, HostRoot};
+use crate::ruleset::Ruleset;
 use crate::Family;
 
 #[derive(Debug, Clone, Default)]
@@ -21,7 +23,11 @@ pub fn gather(opts: &GatherOptions) -> Facts {
     // The Engine API answers while the kernel dumps the rules: on a host
     // with thousands of published ports each takes tens of milliseconds.
     let (docker, modules, (backends, rulesets)) = std::thread::scope(|s| {
-        let docker = s.spawn(|| query_docker(opts.docker_host.as_deref(), &env));
+        let docker = s.spawn(|| {
+            let docker = query_docker(opts.docker_host.as_deref(), &env);
+            let expected = docker.as_ref().ok().and_then(expectations_from_api);
+            (docker, expected)
+        });
         let modules = collect_modules(&root, None, Some(&env.privileges));
         let read = read_rulesets();
         // A panic there is a bug: let it go on as if it had happened here.
@@ -30,12 +36,14 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (docker, modules, read)
     });
+    let (docker, expected) = docker;
     Facts {
         env,
         modules,
         backends,
         rulesets,
         docker,
+        expected,
     }
 }
 
@@ -51,13 +59,16 @@ pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable
         backends,
         rulesets,
         docker,
+        expected: None,
     }
 }
 
 /// `facts` with both back ends' rules read again (after `fix` changed
-/// them); the host and Docker's state are kept as they were read.
-pub fn reread_rulesets(facts: Facts) -> Facts {
-    let (backends, rulesets) = read_rulesets();
+/// them); the host and Docker's state are kept as they were read. The
+/// nf_tables rules of a family in `known_nft` are taken as given (a commit
+/// confirmed them at that generation) instead of dumped again.
+pub fn reread_rulesets(facts: Facts, known_nft: Vec<(Family, Ruleset, u32)>) -> Facts {
+    let (backends, rulesets) = read_rulesets_knowing(known_nft);
     Facts {
         backends,
         rulesets,
@@ -68,10 +79,21 @@ pub fn reread_rulesets(facts: Facts) -> Facts {
 /// Both back ends' rules for both families, and what they say about which
 /// back end is in use.
 fn read_rulesets() -> (Vec<BackendReport>, Vec<ReadRuleset>) {
+    read_rulesets_knowing(Vec::new())
+}
+
+fn read_rulesets_knowing(
+    mut known_nft: Vec<(Family, Ruleset, u32)>,
+) -> (Vec<BackendReport>, Vec<ReadRuleset>) {
     let mut backends = Vec::new();
     let mut rulesets = Vec::new();
     for family in Family::ALL {
-        let both = read_both(family);
+        let known = known_nft
+            .iter()
+            .position(|(f, _, _)| *f == family)
+            .map(|i| known_nft.swap_remove(i))
+            .map(|(_, rs, genid)| (rs, genid));
+        let both = read_both_knowing(family, known);
         backends.push(both.classify(family));
         rulesets.push(ReadRuleset {
             backend: Backend::Nft,

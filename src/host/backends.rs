@@ -232,8 +232,17 @@ pub struct BothRead {
 
 /// Reads both back ends of `family`.
 pub fn read_both(family: Family) -> BothRead {
+    read_both_knowing(family, None)
+}
+
+/// [`read_both`], with the nf_tables rules already known (a commit just
+/// confirmed them at that generation): only the table names are read.
+pub fn read_both_knowing(family: Family, known_nft: Option<(Ruleset, u32)>) -> BothRead {
     let nft_read = nft::NftReader::open(family).and_then(|mut r| {
         let names = r.tables()?;
+        if let Some((rs, genid)) = known_nft {
+            return Ok((rs, genid, names));
+        }
         // Several chains at a time: Docker's chains hold thousands of rules
         // on a busy host, and each costs the kernel quadratic time to dump.
         let (rs, genid) = nft::read::read_ruleset_at(family, None)?;

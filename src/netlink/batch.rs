@@ -8,7 +8,7 @@ use super::error::NetlinkError;
 use super::message::{put_nfnl_message, Messages};
 use super::socket::Transport;
 use super::AttrWriter;
-use nfdoctor_sys::netlink::{NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
+use nfdoctor_sys::netlink::{NLMSG_ERROR, NLM_F_ACK, NLM_F_ECHO, NLM_F_REQUEST};
 use nfdoctor_sys::nfnetlink::{
     NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES,
 };
@@ -152,6 +152,43 @@ fn control(buf: &mut Vec<u8>, msg_type: u16, seq: u32, genid: Option<u32>) {
     );
 }
 
+/// What the kernel said about a batch it applied.
+#[derive(Debug, Clone, Default)]
+pub struct Sent {
+    /// The generation right after the batch (from the GETGEN sent behind
+    /// it): one more than the batch's own when nobody else committed in
+    /// between.
+    pub genid_after: Option<u32>,
+    /// With [`Connection::send_batch_echoed`]: the kernel's notification of
+    /// each object the batch created or deleted, as it holds it (whole
+    /// netlink messages, in the order it applied them). `None` when they
+    /// were not asked for (the receive buffer could not hold them).
+    pub echoes: Option<Vec<Echo>>,
+}
+
+/// One notification the kernel sent back for a batch message.
+#[derive(Debug, Clone)]
+pub struct Echo {
+    pub header: nfdoctor_sys::netlink::nlmsghdr,
+    pub payload: Vec<u8>,
+}
+
+impl Echo {
+    pub fn message(&self) -> super::message::Message<'_> {
+        super::message::Message {
+            header: self.header,
+            payload: &self.payload,
+        }
+    }
+}
+
+/// Room asked for the echo of a batch of `bytes`: the kernel's
+/// notifications are about the size of the requests, in skbs whose
+/// overhead the receive buffer also counts.
+fn echo_room(bytes: usize) -> usize {
+    4 * bytes + 256 * 1024
+}
+
 impl<T: Transport> Connection<T> {
     /// Sends `batch` in one datagram, checked against generation `genid`
     /// when given; `commit: false` only validates (no `BATCH_END`). Returns
@@ -162,6 +199,32 @@ impl<T: Transport> Connection<T> {
         genid: Option<u32>,
         commit: bool,
     ) -> Result<(), BatchError> {
+        self.send_batch_with(batch, genid, commit, false)
+            .map(|_| ())
+    }
+
+    /// [`Self::send_batch`], committing, with every message flagged
+    /// `NLM_F_ECHO` so that the kernel tells what it made of each (as a
+    /// dump would show it, without dumping whole chains again), if the
+    /// socket can queue that much.
+    pub fn send_batch_echoed(&mut self, batch: &Batch, genid: u32) -> Result<Sent, BatchError> {
+        self.send_batch_with(batch, Some(genid), true, true)
+    }
+
+    fn send_batch_with(
+        &mut self,
+        batch: &Batch,
+        genid: Option<u32>,
+        commit: bool,
+        echo: bool,
+    ) -> Result<Sent, BatchError> {
+        // Notifications that do not fit the receive queue are dropped (and
+        // so could be our replies): echo only when they all fit.
+        let echo = echo
+            && self
+                .transport_mut()
+                .reserve_recv(echo_room(batch.size()))
+                .is_ok_and(|room| room >= echo_room(batch.size()));
         let n = batch.items.len() as u32;
         let first = self.take_seq(n + 3);
         let begin_seq = first;
@@ -175,6 +238,11 @@ impl<T: Transport> Connection<T> {
         for (k, start) in batch.starts.iter().enumerate() {
             let at = base + start + 8;
             out[at..at + 4].copy_from_slice(&(first + 1 + k as u32).to_ne_bytes());
+            if echo {
+                let flags = base + start + 6;
+                let f = u16::from_ne_bytes([out[flags], out[flags + 1]]) | NLM_F_ECHO;
+                out[flags..flags + 2].copy_from_slice(&f.to_ne_bytes());
+            }
         }
         if commit {
             control(&mut out, NFNL_MSG_BATCH_END, end_seq, None);
@@ -203,6 +271,10 @@ impl<T: Transport> Connection<T> {
 
         let mut failures = Vec::new();
         let mut conflict = false;
+        let mut sent = Sent {
+            genid_after: None,
+            echoes: echo.then(Vec::new),
+        };
         let mut buf = vec![0u8; 64 * 1024];
         'recv: loop {
             let len = self
@@ -216,9 +288,22 @@ impl<T: Transport> Connection<T> {
                     if msg.header.nlmsg_type == NLMSG_ERROR {
                         break 'recv;
                     }
+                    if let Ok((_, attrs)) = msg.nfgen() {
+                        sent.genid_after = attrs
+                            .find(nfdoctor_sys::nf_tables::NFTA_GEN_ID)
+                            .and_then(|a| a.be_u32().ok());
+                    }
                     continue;
                 }
                 if msg.header.nlmsg_type != NLMSG_ERROR {
+                    if let Some(echoes) = &mut sent.echoes {
+                        if seq > first && seq < end_seq {
+                            echoes.push(Echo {
+                                header: msg.header,
+                                payload: msg.payload.to_vec(),
+                            });
+                        }
+                    }
                     continue;
                 }
                 let Some(err) = msg
@@ -258,6 +343,6 @@ impl<T: Transport> Connection<T> {
         if !failures.is_empty() {
             return Err(BatchError::Refused { failures });
         }
-        Ok(())
+        Ok(sent)
     }
 }

@@ -7,14 +7,15 @@ use super::place::Step;
 use super::plan::{plan_table, Knowledge};
 use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{update_table, WriteOptions};
+use crate::backend::nft::confirm::{write_tables_confirmed, Confirmation};
 use crate::backend::nft::read::read_ruleset_at;
-use crate::backend::nft::write::{write_tables, Mode, TableChange, WriteError, MAX_BATCH};
+use crate::backend::nft::write::{Mode, TableChange, WriteError, MAX_BATCH};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend, BackendError};
 use crate::docker::rules::Expected;
 use crate::netlink::BatchError;
 use crate::ruleset::edit::Edit;
-use crate::ruleset::{Table, TableCompat};
+use crate::ruleset::{Ruleset, Table, TableCompat};
 use crate::Family;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -117,14 +118,33 @@ pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step])
     out
 }
 
+/// What repairing one family did.
+#[derive(Debug, Clone, Default)]
+pub struct Repaired {
+    pub actions: Vec<Action>,
+    /// nf_tables: the family's rules as the kernel holds them after the
+    /// commit, with that generation, when the commit confirmed them (see
+    /// [`crate::backend::nft::confirm`]); `None` means read them again.
+    pub confirmed: Option<(Ruleset, u32)>,
+}
+
+impl Repaired {
+    fn actions(actions: Vec<Action>) -> Repaired {
+        Repaired {
+            actions,
+            confirmed: None,
+        }
+    }
+}
+
 /// Plans (and unless `dry_run`, applies) one family in `backend`.
 pub fn repair_family(
     expected: &Expected,
     backend: Backend,
     knowledge: Knowledge,
     dry_run: bool,
-    known: Option<(&crate::ruleset::Ruleset, u32)>,
-) -> Result<Vec<Action>, String> {
+    known: Option<(&Ruleset, u32)>,
+) -> Result<Repaired, String> {
     let family = expected.family;
     match backend {
         Backend::Nft => {
@@ -134,7 +154,7 @@ pub fn repair_family(
             // guards the commit); after a conflict, read again.
             let mut known = known.map(|(rs, genid)| (rs.clone(), genid));
             while retry.again() {
-                let (current, genid) = match known.take() {
+                let (mut current, genid) = match known.take() {
                     Some(k) => k,
                     None => read_ruleset_at(family, None).map_err(|e| e.to_string())?,
                 };
@@ -162,7 +182,7 @@ pub fn repair_family(
                     .flat_map(|(_, start, steps, _)| describe(family, backend, start, steps))
                     .collect();
                 if dry_run || planned.is_empty() {
-                    return Ok(actions);
+                    return Ok(Repaired::actions(actions));
                 }
                 let changes: Vec<TableChange<'_>> = planned
                     .iter()
@@ -172,18 +192,34 @@ pub fn repair_family(
                         mode: Mode::Update,
                     })
                     .collect();
-                match write_tables(
+                let confirmation = match write_tables_confirmed(
                     reader.connection(),
                     family,
                     genid,
                     &changes,
-                    true,
                     MAX_BATCH,
                 ) {
-                    Ok(_) => return Ok(actions),
+                    Ok((_, c)) => c,
                     Err(WriteError::Batch(BatchError::Conflict { .. })) => continue,
                     Err(e) => return Err(e.to_string()),
+                };
+                let Confirmation::Confirmed { genid } = confirmation else {
+                    return Ok(Repaired::actions(actions));
+                };
+                // The kernel's rules now: what was read, with the planned
+                // tables in place of the ones they change.
+                drop(changes);
+                let afters: Vec<Table> = planned.into_iter().map(|(_, _, _, a)| a).collect();
+                for after in afters {
+                    match current.tables.iter_mut().find(|t| t.name == after.name) {
+                        Some(t) => *t = after,
+                        None => current.tables.push(after),
+                    }
                 }
+                return Ok(Repaired {
+                    actions,
+                    confirmed: Some((current, genid)),
+                });
             }
             Err("the ruleset kept changing while it was repaired; nothing was changed".into())
         }
@@ -238,7 +274,7 @@ pub fn repair_family(
                     Err(e) => return Err(e.to_string()),
                 }
             }
-            Ok(actions)
+            Ok(Repaired::actions(actions))
         }
     }
 }

@@ -7,6 +7,8 @@ pub mod plan;
 
 use crate::doctor::checks::rules::{docker_backend, Expectations};
 use crate::doctor::facts::Facts;
+use crate::ruleset::Ruleset;
+use crate::Family;
 use apply::Action;
 use plan::Knowledge;
 use serde::Serialize;
@@ -22,12 +24,27 @@ pub struct FixReport {
     pub host_actions: Vec<String>,
     /// Why some family or back end could not be repaired.
     pub problems: Vec<String>,
+    /// Rules the check afterwards takes as the commit left them instead of
+    /// dumping them again, and why that is safe.
+    pub confirmed: Vec<String>,
 }
 
 /// Repairs Docker's rules towards `expected` (built from `facts`; see
 /// [`crate::doctor::checks::rules::expectations`]), and with `all`, modules
 /// and IP forwarding, as `facts` show them to be.
 pub fn fix(facts: &Facts, expected: &Expectations, dry_run: bool, all: bool) -> FixReport {
+    fix_confirmed(facts, expected, dry_run, all).0
+}
+
+/// [`fix`], with the nf_tables rules per family as its commits left them,
+/// where the kernel confirmed them (the check after needs not dump them).
+pub fn fix_confirmed(
+    facts: &Facts,
+    expected: &Expectations,
+    dry_run: bool,
+    all: bool,
+) -> (FixReport, Vec<(Family, Ruleset, u32)>) {
+    let mut confirmed = Vec::new();
     let mut report = FixReport {
         schema: "nfdoctor.fix/1",
         dry_run,
@@ -50,7 +67,17 @@ pub fn fix(facts: &Facts, expected: &Expectations, dry_run: bool, all: bool) -> 
             r.result.as_ref().ok().map(|rs| (rs, genid))
         });
         match apply::repair_family(exp, backend, knowledge, dry_run, known) {
-            Ok(actions) => report.actions.extend(actions),
+            Ok(repaired) => {
+                report.actions.extend(repaired.actions);
+                if let Some((rs, genid)) = repaired.confirmed {
+                    report.confirmed.push(format!(
+                        "{} nf_tables rules at generation {genid}: the kernel echoed every \
+                         rule it added as planned, and nothing else was committed",
+                        exp.family
+                    ));
+                    confirmed.push((exp.family, rs, genid));
+                }
+            }
             Err(e) => report
                 .problems
                 .push(format!("{} {backend}: {e}", exp.family)),
@@ -59,7 +86,7 @@ pub fn fix(facts: &Facts, expected: &Expectations, dry_run: bool, all: bool) -> 
     if all {
         host::fix_host(facts, dry_run, &mut report);
     }
-    report
+    (report, confirmed)
 }
 
 pub mod host;

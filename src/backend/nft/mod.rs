@@ -1,6 +1,7 @@
 //! The nf_tables back end (`iptables-nft`): netlink dumps and batches, and
 //! the expression encodings iptables-nft reads and writes.
 
+pub mod confirm;
 pub mod encode;
 pub mod read;
 pub mod retry;

@@ -23,7 +23,7 @@ pub fn run_all(
     backend::modules(facts, &mut out);
     if facts.rulesets.iter().any(|r| r.result.is_ok()) {
         let built;
-        let expected = match expected {
+        let expected = match expected.or(facts.expected.as_ref()) {
             Some(e) => e,
             None => {
                 built = rules::expectations(facts);

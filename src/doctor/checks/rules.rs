@@ -50,26 +50,40 @@ impl Expectations {
     }
 }
 
-/// The Docker state to expect rules for, and where its version came from.
-pub fn expectations(facts: &Facts) -> Expectations {
-    let mut scope = Scope::default();
-    let families = expected_families(facts, &mut scope);
-    Expectations {
-        families,
-        docker_version: scope.docker_version,
-        version_source: scope.version_source,
-        generation: scope.generation,
+/// The rules Docker must have for the state the Engine API told, with its
+/// version (they depend on nothing else); `None` without a version.
+pub fn expectations_from_api(state: &DockerState) -> Option<Expectations> {
+    let v = state.version?;
+    if !state.options.iptables {
+        return Some(Expectations::default());
     }
+    let families: Vec<Expected> = Family::ALL.iter().map(|&f| expected(state, f)).collect();
+    Some(Expectations {
+        generation: families
+            .first()
+            .and_then(|e| e.generation)
+            .map(|g| g.releases().to_string()),
+        docker_version: Some(v.to_string()),
+        version_source: Some("Engine API"),
+        families,
+    })
 }
 
-fn expected_families(facts: &Facts, scope: &mut Scope) -> Vec<Expected> {
-    let (state, api) = match &facts.docker {
-        Ok(s) => (s.clone(), true),
-        Err(_) => (DockerState::default(), false),
+/// The rules Docker must have: for the Engine API's state, else for the
+/// Docker generation the live rules' fingerprint shows.
+pub fn expectations(facts: &Facts) -> Expectations {
+    let mut state = match &facts.docker {
+        Ok(s) => {
+            if let Some(e) = expectations_from_api(s) {
+                return e;
+            }
+            if !s.options.iptables {
+                return Expectations::default();
+            }
+            s.clone()
+        }
+        Err(_) => DockerState::default(),
     };
-    if !state.options.iptables && api {
-        return Vec::new();
-    }
     let tables = |family: Family| -> Vec<Table> {
         let b = docker_backend(facts, family);
         facts
@@ -78,31 +92,28 @@ fn expected_families(facts: &Facts, scope: &mut Scope) -> Vec<Expected> {
             .map(|rs| rs.tables.clone())
             .unwrap_or_default()
     };
-    let mut out = Vec::new();
-    if let Some(v) = state.version {
-        scope.docker_version = Some(v.to_string());
-        scope.version_source = Some("Engine API");
-        for family in Family::ALL {
-            out.push(expected(&state, family));
-        }
-    } else if let Some(fp) = fingerprint_families(&tables(Family::Ipv4), &tables(Family::Ipv6)) {
-        scope.docker_version = Some(fp.generation.releases().to_string());
-        scope.version_source = Some("ruleset fingerprint");
-        let mut state = state;
-        if let Some(p) = fp.userland_proxy {
-            state.options.userland_proxy = p;
-        }
-        if let Some(v6) = fp.ip6tables {
-            state.options.ip6tables = v6;
-        }
-        for family in Family::ALL {
-            out.push(expected_for(&state, family, fp.generation));
-        }
+    let Some(fp) = fingerprint_families(&tables(Family::Ipv4), &tables(Family::Ipv6)) else {
+        return Expectations::default();
+    };
+    if let Some(p) = fp.userland_proxy {
+        state.options.userland_proxy = p;
     }
-    if let Some(g) = out.first().and_then(|e| e.generation) {
-        scope.generation = Some(g.releases().to_string());
+    if let Some(v6) = fp.ip6tables {
+        state.options.ip6tables = v6;
     }
-    out
+    let families: Vec<Expected> = Family::ALL
+        .iter()
+        .map(|&f| expected_for(&state, f, fp.generation))
+        .collect();
+    Expectations {
+        generation: families
+            .first()
+            .and_then(|e| e.generation)
+            .map(|g| g.releases().to_string()),
+        docker_version: Some(fp.generation.releases().to_string()),
+        version_source: Some("ruleset fingerprint"),
+        families,
+    }
 }
 
 /// What is missing, grouped by finding.
