@@ -160,9 +160,9 @@ pub struct Sent {
     /// between.
     pub genid_after: Option<u32>,
     /// With [`Connection::send_batch_echoed`]: the kernel's notification of
-    /// each object the batch created or deleted, as it holds it (whole
-    /// netlink messages, in the order it applied them). `None` when they
-    /// were not asked for (the receive buffer could not hold them).
+    /// each object the batch created or deleted, as it holds it, in the
+    /// order it applied them. `None` when they were not asked for (the
+    /// receive buffer could not hold them).
     pub echoes: Option<Vec<Echo>>,
 }
 
