@@ -431,22 +431,28 @@ fn restore_legacy(family: Family, script: &Script, args: &RestoreArgs) -> Result
             .map_err(|e| e.to_string())?,
             r => r.map_err(|e| e.to_string())?,
         };
-        if let Some(e) = &report.counters_error {
-            eprintln!("nfdoctor restore: note: table {name} was written, but carrying its counters over failed: {e}");
-        }
-        if args.verbose {
-            eprintln!(
-                "nfdoctor restore: {name}: {} rules kept, {} added, {} removed ({} -> {} entries)",
-                report.rules_kept,
-                report.rules_added,
-                report.rules_removed,
-                report.entries_before,
-                report.entries_after
-            );
-        }
+        tell_written(name, &report, args.verbose);
     }
     exit_without_freeing(planned);
     Ok(())
+}
+
+/// What became of a legacy table written: a counters problem always,
+/// the counts with `-v`.
+pub(super) fn tell_written(name: &str, report: &legacy::write::WriteReport, verbose: bool) {
+    if let Some(e) = &report.counters_error {
+        eprintln!("nfdoctor restore: note: table {name} was written, but carrying its counters over failed: {e}");
+    }
+    if verbose {
+        eprintln!(
+            "nfdoctor restore: {name}: {} rules kept, {} added, {} removed ({} -> {} entries)",
+            report.rules_kept,
+            report.rules_added,
+            report.rules_removed,
+            report.entries_before,
+            report.entries_after
+        );
+    }
 }
 
 /// Applies every block for table `name` to `current` (legacy: built-in

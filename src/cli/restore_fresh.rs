@@ -5,7 +5,9 @@
 //! or a kernel table it cannot read that way, goes to the general path
 //! before anything is written.
 
-use super::restore::{exit_without_freeing, open_raw_socket, with_parse_ctx, RestoreArgs};
+use super::restore::{
+    exit_without_freeing, open_raw_socket, tell_written, with_parse_ctx, RestoreArgs,
+};
 use crate::backend::legacy::fresh::{parse_fresh, FreshTable, KernelPolicy};
 use crate::backend::legacy::load::{read_kernel_table, replace_fresh, KernelTable};
 use crate::backend::legacy::{self, CounterMode, RawSocket, XtLock};
@@ -130,18 +132,6 @@ fn write(
     };
     let report = replace_fresh(kernel, family, t, current, joined, CounterMode::Keep, 5)
         .map_err(|e| e.to_string())?;
-    if let Some(e) = &report.counters_error {
-        eprintln!("nfdoctor restore: note: table {name} was written, but carrying its counters over failed: {e}");
-    }
-    if args.verbose {
-        eprintln!(
-            "nfdoctor restore: {name}: {} rules kept, {} added, {} removed ({} -> {} entries)",
-            report.rules_kept,
-            report.rules_added,
-            report.rules_removed,
-            report.entries_before,
-            report.entries_after
-        );
-    }
+    tell_written(name, &report, args.verbose);
     Ok(())
 }
