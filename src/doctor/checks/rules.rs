@@ -43,6 +43,18 @@ pub struct Expectations {
 }
 
 impl Expectations {
+    fn new(families: Vec<Expected>, version: String, source: &'static str) -> Expectations {
+        Expectations {
+            generation: families
+                .first()
+                .and_then(|e| e.generation)
+                .map(|g| g.releases().to_string()),
+            docker_version: Some(version),
+            version_source: Some(source),
+            families,
+        }
+    }
+
     fn describe(&self, scope: &mut Scope) {
         scope.docker_version.clone_from(&self.docker_version);
         scope.version_source = self.version_source;
@@ -57,16 +69,8 @@ pub fn expectations_from_api(state: &DockerState) -> Option<Expectations> {
     if !state.options.iptables {
         return Some(Expectations::default());
     }
-    let families: Vec<Expected> = Family::ALL.iter().map(|&f| expected(state, f)).collect();
-    Some(Expectations {
-        generation: families
-            .first()
-            .and_then(|e| e.generation)
-            .map(|g| g.releases().to_string()),
-        docker_version: Some(v.to_string()),
-        version_source: Some("Engine API"),
-        families,
-    })
+    let families = Family::ALL.iter().map(|&f| expected(state, f)).collect();
+    Some(Expectations::new(families, v.to_string(), "Engine API"))
 }
 
 /// The rules Docker must have: for the Engine API's state, else for the
@@ -101,19 +105,12 @@ pub fn expectations(facts: &Facts) -> Expectations {
     if let Some(v6) = fp.ip6tables {
         state.options.ip6tables = v6;
     }
-    let families: Vec<Expected> = Family::ALL
+    let families = Family::ALL
         .iter()
         .map(|&f| expected_for(&state, f, fp.generation))
         .collect();
-    Expectations {
-        generation: families
-            .first()
-            .and_then(|e| e.generation)
-            .map(|g| g.releases().to_string()),
-        docker_version: Some(fp.generation.releases().to_string()),
-        version_source: Some("ruleset fingerprint"),
-        families,
-    }
+    let version = fp.generation.releases().to_string();
+    Expectations::new(families, version, "ruleset fingerprint")
 }
 
 /// What is missing, grouped by finding.
