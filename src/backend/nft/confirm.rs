@@ -6,7 +6,7 @@
 //! batch shows whether anybody else committed around it.
 
 use super::rule::decode_rule;
-use super::write::{build_batch, write_tables, TableChange, WriteError, WriteReport};
+use super::write::{build_batch, send_room, write_tables, TableChange, WriteError, WriteReport};
 use crate::netlink::batch::Echo;
 use crate::netlink::{Connection, Transport};
 use crate::ruleset::{spec_hash, Rule};
@@ -40,11 +40,7 @@ pub fn write_tables_confirmed<T: Transport>(
         report.parts = 0;
         return Ok((report, Confirmation::Confirmed { genid }));
     }
-    const CONTROL_BYTES: usize = 64;
-    let room = conn
-        .transport_mut()
-        .reserve_send(batch.size() + CONTROL_BYTES)
-        .map_or(0, |r| r.saturating_sub(CONTROL_BYTES));
+    let room = send_room(conn, &batch).unwrap_or(0);
     if batch.size() > max_batch.min(room) {
         // Split in parts: the general writer says how.
         let report = write_tables(conn, family, genid, changes, true, max_batch)?;

@@ -363,14 +363,7 @@ pub fn write_tables<T: Transport>(
         report.parts = 0;
         return Ok(report);
     }
-    // The socket's send buffer must hold the whole datagram (messages,
-    // BATCH_BEGIN with the generation, BATCH_END): raise it, as far as the
-    // namespace allows.
-    const CONTROL_BYTES: usize = 64;
-    let room = conn
-        .transport_mut()
-        .reserve_send(batch.size() + CONTROL_BYTES)
-        .map_or(max_batch, |r| r.saturating_sub(CONTROL_BYTES));
+    let room = send_room(conn, &batch).unwrap_or(max_batch);
     let cap = if room < max_batch {
         "the socket send buffer this namespace allows (net.core.wmem_max in a user namespace)"
     } else {
@@ -409,6 +402,18 @@ pub fn write_tables<T: Transport>(
         }
     }
     Ok(report)
+}
+
+/// The largest batch the connection can send at once, after raising its
+/// send buffer towards `batch`'s size as far as the namespace allows (the
+/// buffer must hold the whole datagram: messages, BATCH_BEGIN with the
+/// generation, BATCH_END). `None` if the transport could not tell.
+pub fn send_room<T: Transport>(conn: &mut Connection<T>, batch: &Batch) -> Option<usize> {
+    const CONTROL_BYTES: usize = 64;
+    conn.transport_mut()
+        .reserve_send(batch.size() + CONTROL_BYTES)
+        .ok()
+        .map(|r| r.saturating_sub(CONTROL_BYTES))
 }
 
 /// Reads the family's iptables tables together with the generation they
