@@ -146,6 +146,19 @@ pub struct ExpectedChain {
     pub rules: Vec<ExpectedRule>,
     /// `rules` by spec, built on first use.
     index: RuleIndex,
+    /// `rules` by slot ([`DockerRule::slot`]), built on first use.
+    slots: SlotIndex,
+}
+
+/// Positions of the expected rules by slot. Equal to any other (it is
+/// derived from the rules, which are compared).
+#[derive(Debug, Clone, Default)]
+struct SlotIndex(std::sync::OnceLock<std::collections::HashMap<String, Vec<usize>>>);
+
+impl PartialEq for SlotIndex {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// The expected rules' [`SpecIndex`], built on first use. Equal to any
@@ -167,7 +180,36 @@ impl ExpectedChain {
             owner,
             rules,
             index: RuleIndex::default(),
+            slots: SlotIndex::default(),
         }
+    }
+
+    /// The first expected rule in the same slot as `rule` (a Docker rule of
+    /// this chain, in `table`) that is not `rule` itself: what replaces it.
+    /// Through an index, as after a mass restart thousands of rules point at
+    /// old addresses.
+    pub fn replacing(&self, table: &str, rule: &DockerRule) -> Option<&ExpectedRule> {
+        let slot = rule.slot()?;
+        let as_docker = |k: &RuleKind| DockerRule {
+            table: table.to_string(),
+            chain: self.name.clone(),
+            kind: k.clone(),
+        };
+        let slots = self.slots.0.get_or_init(|| {
+            let mut slots: std::collections::HashMap<String, Vec<usize>> =
+                std::collections::HashMap::new();
+            for (i, r) in self.rules.iter().enumerate() {
+                if let Some(s) = r.kind.as_ref().and_then(|k| as_docker(k).slot()) {
+                    slots.entry(s).or_default().push(i);
+                }
+            }
+            slots
+        });
+        slots.get(&slot)?.iter().map(|&i| &self.rules[i]).find(|r| {
+            r.kind
+                .as_ref()
+                .is_some_and(|k| rule.conflicts_with(&as_docker(k)))
+        })
     }
 
     /// The expected rule with `rule`'s spec ([`Rule::same_spec`]).
@@ -367,18 +409,7 @@ impl Expected {
         if !ours {
             return Judgement::NotDockers;
         }
-        let replaced_by = exp_chain.and_then(|c| {
-            c.rules.iter().find(|r| {
-                r.kind.as_ref().is_some_and(|k| {
-                    let e = DockerRule {
-                        table: table.to_string(),
-                        chain: chain.to_string(),
-                        kind: k.clone(),
-                    };
-                    d.conflicts_with(&e)
-                })
-            })
-        });
+        let replaced_by = exp_chain.and_then(|c| c.replacing(table, &d));
         Judgement::Stale {
             rule: d,
             replaced_by,
