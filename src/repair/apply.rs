@@ -18,6 +18,7 @@ use crate::ruleset::edit::Edit;
 use crate::ruleset::{Ruleset, Table, TableCompat};
 use crate::Family;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::cell::RefCell;
 
 /// One planned (or made) change, as an iptables command line.
@@ -151,12 +152,16 @@ pub fn repair_family(
             let mut reader = NftReader::open(family).map_err(|e| e.to_string())?;
             let mut retry = crate::backend::nft::retry::Retry::new();
             // The first plan may use the caller's read (its generation
-            // guards the commit); after a conflict, read again.
-            let mut known = known.map(|(rs, genid)| (rs.clone(), genid));
+            // guards the commit), as it is: a copy of tens of thousands of
+            // rules costs as much as planning them. After a conflict, read
+            // again.
+            let mut known = known.map(|(rs, genid)| (Cow::Borrowed(rs), genid));
             while retry.again() {
-                let (mut current, genid) = match known.take() {
+                let (current, genid) = match known.take() {
                     Some(k) => k,
-                    None => read_ruleset_at(family, None).map_err(|e| e.to_string())?,
+                    None => read_ruleset_at(family, None)
+                        .map(|(rs, genid)| (Cow::Owned(rs), genid))
+                        .map_err(|e| e.to_string())?,
                 };
                 let mut planned = Vec::new();
                 for et in &expected.tables {
@@ -167,10 +172,7 @@ pub fn repair_family(
                             et.name
                         ));
                     }
-                    let start = before.map_or_else(
-                        || std::borrow::Cow::Owned(empty(&et.name)),
-                        std::borrow::Cow::Borrowed,
-                    );
+                    let start = before.map_or_else(|| Cow::Owned(empty(&et.name)), Cow::Borrowed);
                     let (steps, after) =
                         plan_table(expected, &start, knowledge).map_err(|e| e.to_string())?;
                     if !steps.is_empty() {
@@ -206,19 +208,22 @@ pub fn repair_family(
                 let Confirmation::Confirmed { genid } = confirmation else {
                     return Ok(Repaired::actions(actions));
                 };
-                // The kernel's rules now: what was read, with the planned
-                // tables in place of the ones they change.
+                // The kernel's rules now: the planned tables, and the others
+                // as they were read.
                 drop(changes);
-                let afters: Vec<Table> = planned.into_iter().map(|(_, _, _, a)| a).collect();
-                for after in afters {
-                    match current.tables.iter_mut().find(|t| t.name == after.name) {
-                        Some(t) => *t = after,
-                        None => current.tables.push(after),
-                    }
-                }
+                let mut afters: Vec<Table> = planned.into_iter().map(|(_, _, _, a)| a).collect();
+                let mut tables: Vec<Table> = current
+                    .tables
+                    .iter()
+                    .map(|t| match afters.iter().position(|a| a.name == t.name) {
+                        Some(i) => afters.swap_remove(i),
+                        None => t.clone(),
+                    })
+                    .collect();
+                tables.extend(afters);
                 return Ok(Repaired {
                     actions,
-                    confirmed: Some((current, genid)),
+                    confirmed: Some((Ruleset { family, tables }, genid)),
                 });
             }
             Err("the ruleset kept changing while it was repaired; nothing was changed".into())

@@ -9,7 +9,7 @@
 //! `Line` writes rules in that order, so two rules are the same rule
 //! exactly when their texts are equal.
 
-use crate::ruleset::command::{parse_command, split_args, Command};
+use crate::ruleset::command::{parse_command, split_args, split_unquoted, Command};
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::save::Printer;
 use crate::ruleset::Rule;
@@ -73,13 +73,7 @@ pub(crate) fn parse_rule(family: Family, table: &str, line: &str) -> Rule {
     let parsed = if line.contains('"') {
         parse_command(&split_args(line), &ctx)
     } else {
-        parse_command(
-            &line
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .collect::<Vec<_>>(),
-            &ctx,
-        )
+        parse_command(&split_unquoted(line).collect::<Vec<_>>(), &ctx)
     };
     match parsed {
         Ok(Command::Append { mut rules, .. }) if rules.len() == 1 => rules.remove(0),
