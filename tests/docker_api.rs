@@ -256,6 +256,35 @@ fn keep_alive_uses_one_connection_and_close_one_each() {
         .all(|h| h.contains("\r\nConnection: close\r\n")));
 }
 
+/// Many requests (a host's containers) go over a few connections at once;
+/// the answers come back in the order asked, an error in its place.
+#[test]
+fn parallel_gets_keep_the_order_asked() {
+    let daemon = FakeDaemon::start(|head| match target(head) {
+        "/v1.41/p13" => Action::Send(answer("404 Not Found", br#"{"message":"no p13"}"#)),
+        t => Action::Send(answer("200 OK", t.as_bytes())),
+    });
+    let mut client = daemon.client(fast());
+    client.set_api_prefix("/v1.41");
+    let paths: Vec<String> = (0..40).map(|i| format!("/p{i}")).collect();
+    let answers = api::get_parallel(&mut client, &paths, 4);
+    assert_eq!(answers.len(), 40);
+    for (i, a) in answers.iter().enumerate() {
+        match a {
+            Ok(r) => assert_eq!(r.body, format!("/v1.41/p{i}").as_bytes()),
+            Err(e) => assert!(i == 13 && e.to_string().contains("no p13"), "{i}: {e}"),
+        }
+    }
+    assert!(answers[13].is_err());
+    assert_eq!(daemon.connections(), 4, "four connections at once");
+    // Few requests: one connection, the client's own.
+    let daemon = FakeDaemon::start(|head| Action::Send(answer("200 OK", target(head).as_bytes())));
+    let mut client = daemon.client(fast());
+    let answers = api::get_parallel(&mut client, &paths[..5], 4);
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!((daemon.connections(), client.connections_opened()), (1, 1));
+}
+
 #[test]
 fn a_closed_idle_connection_is_reopened_once() {
     // Answers without "Connection: close", then closes anyway (as a daemon

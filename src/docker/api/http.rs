@@ -46,6 +46,9 @@ pub trait Connector: Send {
     fn path(&self) -> &Path;
     /// A new connection, or the reason there is none (already a finding).
     fn connect(&self, timeout: Duration) -> Result<Box<dyn Stream>, ApiError>;
+    /// Another connector to the same daemon (for a second client that asks
+    /// in parallel).
+    fn duplicate(&self) -> Box<dyn Connector>;
 }
 
 /// The daemon's unix socket.
@@ -63,6 +66,10 @@ impl UnixConnector {
 impl Connector for UnixConnector {
     fn path(&self) -> &Path {
         &self.path
+    }
+
+    fn duplicate(&self) -> Box<dyn Connector> {
+        Box::new(self.clone())
     }
 
     fn connect(&self, timeout: Duration) -> Result<Box<dyn Stream>, ApiError> {
@@ -796,6 +803,14 @@ impl Client {
 
     pub fn options(&self) -> &ClientOptions {
         &self.options
+    }
+
+    /// A client of the same daemon speaking the same API version, with its
+    /// own connection: to ask in parallel.
+    pub fn sibling(&self) -> Client {
+        let mut c = Client::new(self.connector.duplicate(), self.options);
+        c.prefix = self.prefix.clone();
+        c
     }
 
     /// How many connections were opened so far.
