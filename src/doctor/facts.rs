@@ -46,6 +46,19 @@ pub struct Facts {
 }
 
 impl Facts {
+    /// The host's and Docker's facts without any rules (to read them again
+    /// with [`super::gather::reread_rulesets`] while these are in use).
+    pub fn without_rules(&self) -> Facts {
+        Facts {
+            env: self.env.clone(),
+            modules: self.modules.clone(),
+            backends: Vec::new(),
+            rulesets: Vec::new(),
+            docker: self.docker.clone(),
+            expected: None,
+        }
+    }
+
     /// Whether the Engine API answered; `None` if it was not asked.
     pub fn docker_api_ok(&self) -> Option<bool> {
         Some(self.docker.is_ok())

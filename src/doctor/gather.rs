@@ -5,7 +5,7 @@ use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
 use crate::docker::api;
 use crate::docker::DockerState;
-use crate::host::backends::{read_both_knowing, BackendReport};
+use crate::host::backends::{read_both_knowing, BackendReport, BothRead};
 use crate::host::dockerd::Source;
 use crate::host::{collect_env, collect_modules, EnvOptions, EnvReport, HostRoot};
 use crate::ruleset::Ruleset;
@@ -19,24 +19,31 @@ pub struct GatherOptions {
 
 pub fn gather(opts: &GatherOptions) -> Facts {
     let root = HostRoot::live();
-    let env = collect_env(&root, &EnvOptions::from_env());
-    // The Engine API answers while the kernel dumps the rules: on a host
-    // with thousands of published ports each takes tens of milliseconds.
-    let (docker, modules, (backends, rulesets)) = std::thread::scope(|s| {
-        let docker = s.spawn(|| {
-            let docker = query_docker(opts.docker_host.as_deref(), &env);
-            let expected = docker.as_ref().ok().and_then(expectations_from_api);
-            (docker, expected)
+    // The kernel dumps the rules from the first moment; meanwhile the
+    // Engine API answers (on a host with thousands of published ports each
+    // takes tens of milliseconds) and the host is probed.
+    let (env, modules, docker, expected, (backends, rulesets)) = std::thread::scope(|s| {
+        let host = s.spawn(|| {
+            let env = collect_env(&root, &EnvOptions::from_env());
+            let modules = collect_modules(&root, None, Some(&env.privileges));
+            (env, modules)
         });
-        let modules = collect_modules(&root, None, Some(&env.privileges));
+        let docker = s.spawn(|| {
+            let snapshot =
+                api::snapshot(opts.docker_host.as_deref(), api::ClientOptions::default());
+            // The daemon's options the API does not tell come from the host.
+            let (env, modules) = host.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let docker = docker_state(snapshot, &env);
+            let expected = docker.as_ref().ok().and_then(expectations_from_api);
+            (env, modules, docker, expected)
+        });
         let read = read_rulesets();
         // A panic there is a bug: let it go on as if it had happened here.
-        let docker = docker
+        let (env, modules, docker, expected) = docker
             .join()
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
-        (docker, modules, read)
+        (env, modules, docker, expected, read)
     });
-    let (docker, expected) = docker;
     Facts {
         env,
         modules,
@@ -68,54 +75,100 @@ pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable
 /// nf_tables rules of a family in `known_nft` are taken as given (a commit
 /// confirmed them at that generation) instead of dumped again.
 pub fn reread_rulesets(facts: Facts, known_nft: Vec<(Family, Ruleset, u32)>) -> Facts {
-    let (backends, rulesets) = read_rulesets_knowing(known_nft);
-    Facts {
-        backends,
-        rulesets,
-        ..facts
-    }
+    let families: Vec<Family> = known_nft.iter().map(|(f, _, _)| *f).collect();
+    reread_except(&families).finish(facts, known_nft)
 }
 
 /// Both back ends' rules for both families, and what they say about which
 /// back end is in use.
 fn read_rulesets() -> (Vec<BackendReport>, Vec<ReadRuleset>) {
-    read_rulesets_knowing(Vec::new())
+    let read = reread_except(&[]);
+    read.finish_parts(Vec::new())
 }
 
-fn read_rulesets_knowing(
-    mut known_nft: Vec<(Family, Ruleset, u32)>,
-) -> (Vec<BackendReport>, Vec<ReadRuleset>) {
-    let mut backends = Vec::new();
-    let mut rulesets = Vec::new();
-    for family in Family::ALL {
-        let known = known_nft
-            .iter()
-            .position(|(f, _, _)| *f == family)
-            .map(|i| known_nft.swap_remove(i))
-            .map(|(_, rs, genid)| (rs, genid));
-        let both = read_both_knowing(family, known);
-        backends.push(both.classify(family));
-        rulesets.push(ReadRuleset {
-            backend: Backend::Nft,
-            family,
-            result: both.nft,
-            genid: both.nft_genid,
-        });
-        rulesets.push(ReadRuleset {
-            backend: Backend::Legacy,
-            family,
-            result: both.legacy,
-            genid: None,
-        });
+/// The rules read again but for the nf_tables rules of some families,
+/// which [`PendingReread::finish`] takes as given: the reads can be made
+/// before those rules are known (before a commit that makes them starts).
+#[derive(Debug)]
+pub struct PendingReread {
+    read: Vec<(Family, BothRead)>,
+}
+
+/// Reads both back ends of every family, except the nf_tables rules of
+/// `known_nft` (their table names are still listed).
+pub fn reread_except(known_nft: &[Family]) -> PendingReread {
+    let read = Family::ALL
+        .into_iter()
+        .map(|family| {
+            let placeholder = known_nft.contains(&family).then(|| {
+                let empty = Ruleset {
+                    family,
+                    tables: Vec::new(),
+                };
+                (empty, 0)
+            });
+            (family, read_both_knowing(family, placeholder))
+        })
+        .collect();
+    PendingReread { read }
+}
+
+impl PendingReread {
+    /// `facts` with the rules read, and the nf_tables rules of `known_nft`.
+    pub fn finish(self, facts: Facts, known_nft: Vec<(Family, Ruleset, u32)>) -> Facts {
+        let (backends, rulesets) = self.finish_parts(known_nft);
+        Facts {
+            backends,
+            rulesets,
+            ..facts
+        }
     }
-    (backends, rulesets)
+
+    fn finish_parts(
+        mut self,
+        known_nft: Vec<(Family, Ruleset, u32)>,
+    ) -> (Vec<BackendReport>, Vec<ReadRuleset>) {
+        for (family, rs, genid) in known_nft {
+            if let Some((_, both)) = self.read.iter_mut().find(|(f, _)| *f == family) {
+                // Tables the commit created were not listed before it.
+                for t in &rs.tables {
+                    if !both.nft_table_names.contains(&t.name) {
+                        both.nft_table_names.push(t.name.clone());
+                    }
+                }
+                both.nft = Ok(rs);
+                both.nft_genid = Some(genid);
+            }
+        }
+        let mut backends = Vec::new();
+        let mut rulesets = Vec::new();
+        for (family, both) in self.read {
+            backends.push(both.classify(family));
+            rulesets.push(ReadRuleset {
+                backend: Backend::Nft,
+                family,
+                result: both.nft,
+                genid: both.nft_genid,
+            });
+            rulesets.push(ReadRuleset {
+                backend: Backend::Legacy,
+                family,
+                result: both.legacy,
+                genid: None,
+            });
+        }
+        (backends, rulesets)
+    }
 }
 
 /// The daemon's networks and containers, from the Engine API, with the
 /// options the API does not tell taken from dockerd's command line and
 /// daemon.json.
-fn query_docker(host: Option<&str>, env: &EnvReport) -> Result<DockerState, DockerUnreachable> {
-    match api::snapshot(host, api::ClientOptions::default()) {
+fn docker_state(
+    snapshot: Result<(api::Discovery, api::Snapshot), api::ApiError>,
+    env: &EnvReport,
+) -> Result<DockerState, DockerUnreachable> {
+    match snapshot {
         Ok((_, snapshot)) => {
             let mut state = snapshot.state;
             merge_daemon_settings(&mut state, env);
