@@ -3,10 +3,12 @@
 
 use super::output::Stdout;
 use crate::doctor::checks::rules::expectations;
-use crate::doctor::gather::{gather, reread_rulesets, GatherOptions};
+use crate::doctor::gather::{gather, reread_except, reread_rulesets, GatherOptions};
 use crate::doctor::report::use_color;
+use crate::doctor::report::Report;
 use crate::doctor::{diagnose, diagnose_against};
-use crate::repair::fix_confirmed;
+use crate::repair::{fix_confirmed, Known, Speculate};
+use crate::Family;
 use clap::Args;
 use std::fmt::Write;
 
@@ -42,18 +44,38 @@ pub fn run(args: &FixArgs) -> i32 {
         .expected
         .take()
         .unwrap_or_else(|| expectations(&facts));
-    let (result, confirmed) = fix_confirmed(&facts, &expected, args.dry_run, args.all);
+    let api = facts.docker.is_ok();
+    // Only rules change (without --all): the check afterwards can judge
+    // them as the commit leaves them while the kernel commits, and read
+    // again only the rules no commit confirmed. The judgement is kept only
+    // if the commit confirms those rules.
+    let mut judge = |known: &[Family], start_commit: &mut dyn FnMut() -> Vec<Known>| {
+        // The other rules are read before the commit, which would contend
+        // with the reads.
+        let others = reread_except(known);
+        let facts = others.finish(facts.without_rules(), start_commit());
+        let report = diagnose_against(&facts, api.then_some(&expected));
+        super::restore::exit_without_freeing(facts);
+        report
+    };
+    let speculate: Option<Speculate<'_, Report>> =
+        (!args.dry_run && !args.all).then_some(&mut judge);
+    let fixed = fix_confirmed(&facts, &expected, args.dry_run, args.all, speculate);
+    let result = fixed.report;
     let after = (!args.dry_run).then(|| {
+        if let Some(report) = fixed.speculated {
+            super::restore::exit_without_freeing((facts, fixed.confirmed));
+            return report;
+        }
         if args.all {
             // Modules and sysctls may have changed too.
             return diagnose(&gather(&opts));
         }
-        // Only rules changed: read them again (but not the nf_tables rules
-        // a commit confirmed) and judge them against the same expectations
-        // (rebuilt when they came from the ruleset's fingerprint rather
-        // than the Engine API).
-        let api = facts.docker.is_ok();
-        let facts = reread_rulesets(facts, confirmed);
+        // Read the rules again (but not the nf_tables rules a commit
+        // confirmed) and judge them against the same expectations (rebuilt
+        // when they came from the ruleset's fingerprint rather than the
+        // Engine API).
+        let facts = reread_rulesets(facts, fixed.confirmed);
         let report = diagnose_against(&facts, api.then_some(&expected));
         // Freeing tens of thousands of rules one by one is time for nothing
         // at the process's end.

@@ -14,7 +14,7 @@ use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend, BackendError};
 use crate::docker::rules::Expected;
 use crate::netlink::BatchError;
-use crate::ruleset::edit::Edit;
+use crate::ruleset::edit::{Edit, EditError};
 use crate::ruleset::{Ruleset, Table, TableCompat};
 use crate::Family;
 use serde::Serialize;
@@ -119,6 +119,69 @@ pub fn describe(family: Family, backend: Backend, table: &Table, steps: &[Step])
     out
 }
 
+/// The rules of `current`'s family as the commit of `afters` (planned
+/// tables) leaves them: each planned table in the place of the one it
+/// replaces (new ones last), the others as they were read. With the index
+/// of each of `afters` in it.
+fn predict(current: &Ruleset, afters: Vec<Table>) -> (Ruleset, Vec<usize>) {
+    let mut afters: Vec<Option<Table>> = afters.into_iter().map(Some).collect();
+    let mut slots = vec![0; afters.len()];
+    let mut tables = Vec::with_capacity(current.tables.len() + afters.len());
+    for t in &current.tables {
+        match afters
+            .iter()
+            .position(|a| a.as_ref().is_some_and(|a| a.name == t.name))
+        {
+            Some(k) => {
+                slots[k] = tables.len();
+                tables.extend(afters[k].take());
+            }
+            None => tables.push(t.clone()),
+        }
+    }
+    for (k, after) in afters.into_iter().enumerate() {
+        if let Some(after) = after {
+            slots[k] = tables.len();
+            tables.push(after);
+        }
+    }
+    let family = current.family;
+    (Ruleset { family, tables }, slots)
+}
+
+/// [`plan_table`] for each of `starts`; the tables of a big ruleset each on
+/// its own thread (each plan is a pass over its table alone; Docker's nat
+/// and filter tables hold about as many rules each).
+fn plan_tables(
+    expected: &Expected,
+    starts: &[(Option<&Table>, Cow<'_, Table>)],
+    knowledge: Knowledge,
+) -> Vec<Result<(Vec<Step>, Table), EditError>> {
+    const PARALLEL_FROM: usize = 4000;
+    let rules: usize = starts
+        .iter()
+        .flat_map(|(_, t)| &t.chains)
+        .map(|c| c.rules.len())
+        .sum();
+    if starts.len() < 2 || rules < PARALLEL_FROM {
+        return starts
+            .iter()
+            .map(|(_, t)| plan_table(expected, t, knowledge))
+            .collect();
+    }
+    std::thread::scope(|s| {
+        let plans: Vec<_> = starts
+            .iter()
+            .map(|(_, t)| s.spawn(move || plan_table(expected, t, knowledge)))
+            .collect();
+        plans
+            .into_iter()
+            // A panic there is a bug: let it go on as if it had happened here.
+            .map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 /// What repairing one family did.
 #[derive(Debug, Clone, Default)]
 pub struct Repaired {
@@ -138,6 +201,14 @@ impl Repaired {
     }
 }
 
+/// Called with the family's rules as an nf_tables commit will leave them,
+/// the generation it will leave, and what starts the commit (on another
+/// thread): what the check afterwards can judge while the kernel commits.
+/// Reads of other rules belong before the start: the commit contends with
+/// them (its compat expressions take the xtables lock that legacy reads
+/// take). Called again if the commit is planned again.
+pub type DuringCommit<'a> = &'a mut dyn FnMut(&Ruleset, u32, &mut dyn FnMut());
+
 /// Plans (and unless `dry_run`, applies) one family in `backend`.
 pub fn repair_family(
     expected: &Expected,
@@ -145,6 +216,7 @@ pub fn repair_family(
     knowledge: Knowledge,
     dry_run: bool,
     known: Option<(&Ruleset, u32)>,
+    mut during_commit: Option<DuringCommit<'_>>,
 ) -> Result<Repaired, String> {
     let family = expected.family;
     match backend {
@@ -163,7 +235,7 @@ pub fn repair_family(
                         .map(|(rs, genid)| (Cow::Owned(rs), genid))
                         .map_err(|e| e.to_string())?,
                 };
-                let mut planned = Vec::new();
+                let mut starts = Vec::new();
                 for et in &expected.tables {
                     let before = current.tables.iter().find(|t| t.name == et.name);
                     if let Some(TableCompat::Incompatible { reason }) = before.map(|t| &t.compat) {
@@ -173,34 +245,69 @@ pub fn repair_family(
                         ));
                     }
                     let start = before.map_or_else(|| Cow::Owned(empty(&et.name)), Cow::Borrowed);
-                    let (steps, after) =
-                        plan_table(expected, &start, knowledge).map_err(|e| e.to_string())?;
+                    starts.push((before, start));
+                }
+                let plans = plan_tables(expected, &starts, knowledge);
+                let mut planned = Vec::new();
+                for ((before, start), plan) in starts.into_iter().zip(plans) {
+                    let (steps, after) = plan.map_err(|e| e.to_string())?;
                     if !steps.is_empty() {
                         planned.push((before, start, steps, after));
                     }
                 }
-                let actions: Vec<Action> = planned
-                    .iter()
-                    .flat_map(|(_, start, steps, _)| describe(family, backend, start, steps))
-                    .collect();
-                if dry_run || planned.is_empty() {
-                    return Ok(Repaired::actions(actions));
+                let describe_all = |planned: &[(Cow<'_, Table>, Vec<Step>)]| -> Vec<Action> {
+                    planned
+                        .iter()
+                        .flat_map(|(start, steps)| describe(family, backend, start, steps))
+                        .collect()
+                };
+                let mut befores = Vec::with_capacity(planned.len());
+                let mut afters = Vec::with_capacity(planned.len());
+                let mut described = Vec::with_capacity(planned.len());
+                for (before, start, steps, after) in planned {
+                    befores.push(before);
+                    afters.push(after);
+                    described.push((start, steps));
                 }
-                let changes: Vec<TableChange<'_>> = planned
+                if dry_run || described.is_empty() {
+                    return Ok(Repaired::actions(describe_all(&described)));
+                }
+                let (predicted, slots) = predict(&current, afters);
+                let changes: Vec<TableChange<'_>> = befores
                     .iter()
-                    .map(|(before, _, _, after)| TableChange {
+                    .zip(&slots)
+                    .map(|(before, &slot)| TableChange {
                         before: *before,
-                        after,
+                        after: &predicted.tables[slot],
                         mode: Mode::Update,
                     })
                     .collect();
-                let confirmation = match write_tables_confirmed(
-                    reader.connection(),
-                    family,
-                    genid,
-                    &changes,
-                    MAX_BATCH,
-                ) {
+                let mut actions = Vec::new();
+                let committed = std::thread::scope(|s| {
+                    let mut connection = Some(reader.connection());
+                    let mut commit = None;
+                    let mut start = || {
+                        if let Some(c) = connection.take() {
+                            let changes = &changes;
+                            commit = Some(s.spawn(move || {
+                                write_tables_confirmed(c, family, genid, changes, MAX_BATCH)
+                            }));
+                        }
+                    };
+                    if let Some(during) = during_commit.as_mut() {
+                        during(&predicted, genid.wrapping_add(1), &mut start);
+                    }
+                    start();
+                    // While the kernel commits.
+                    actions = describe_all(&described);
+                    // A panic there is a bug: let it go on as if it had happened here.
+                    commit
+                        .take()
+                        .expect("the commit was started")
+                        .join()
+                        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+                });
+                let confirmation = match committed {
                     Ok((_, c)) => c,
                     Err(WriteError::Batch(BatchError::Conflict { .. })) => continue,
                     Err(e) => return Err(e.to_string()),
@@ -208,22 +315,10 @@ pub fn repair_family(
                 let Confirmation::Confirmed { genid } = confirmation else {
                     return Ok(Repaired::actions(actions));
                 };
-                // The kernel's rules now: the planned tables, and the others
-                // as they were read.
                 drop(changes);
-                let mut afters: Vec<Table> = planned.into_iter().map(|(_, _, _, a)| a).collect();
-                let mut tables: Vec<Table> = current
-                    .tables
-                    .iter()
-                    .map(|t| match afters.iter().position(|a| a.name == t.name) {
-                        Some(i) => afters.swap_remove(i),
-                        None => t.clone(),
-                    })
-                    .collect();
-                tables.extend(afters);
                 return Ok(Repaired {
                     actions,
-                    confirmed: Some((Ruleset { family, tables }, genid)),
+                    confirmed: Some((predicted, genid)),
                 });
             }
             Err("the ruleset kept changing while it was repaired; nothing was changed".into())

@@ -33,18 +33,43 @@ pub struct FixReport {
 /// [`crate::doctor::checks::rules::expectations`]), and with `all`, modules
 /// and IP forwarding, as `facts` show them to be.
 pub fn fix(facts: &Facts, expected: &Expectations, dry_run: bool, all: bool) -> FixReport {
-    fix_confirmed(facts, expected, dry_run, all).0
+    fix_confirmed::<()>(facts, expected, dry_run, all, None).report
 }
 
+/// A fix, and what was learnt while the kernel committed it.
+#[derive(Debug)]
+pub struct Fixed<R> {
+    pub report: FixReport,
+    /// The nf_tables rules per family as the commits left them, where the
+    /// kernel confirmed them (the check after needs not dump them).
+    pub confirmed: Vec<(Family, Ruleset, u32)>,
+    /// What `speculate` made of the rules as the commits would leave them,
+    /// when they did (every change was one confirmed nf_tables commit).
+    pub speculated: Option<R>,
+}
+
+/// Confirmed rules of one family, with their generation.
+pub type Known = (Family, Ruleset, u32);
+
+/// Called before the kernel commits a family's rules, on the thread that
+/// planned them, with the families whose nf_tables rules are known after
+/// the commit, and what starts the commit and then gives those rules (the
+/// families confirmed before, and this one as planned): the check after can
+/// run while the kernel commits instead of after.
+pub type Speculate<'a, R> = &'a mut dyn FnMut(&[Family], &mut dyn FnMut() -> Vec<Known>) -> R;
+
 /// [`fix`], with the nf_tables rules per family as its commits left them,
-/// where the kernel confirmed them (the check after needs not dump them).
-pub fn fix_confirmed(
+/// and what `speculate` (if given) made of them. Its result is kept only if
+/// the commit was confirmed and nothing changed after it.
+pub fn fix_confirmed<R>(
     facts: &Facts,
     expected: &Expectations,
     dry_run: bool,
     all: bool,
-) -> (FixReport, Vec<(Family, Ruleset, u32)>) {
-    let mut confirmed = Vec::new();
+    mut speculate: Option<Speculate<'_, R>>,
+) -> Fixed<R> {
+    let mut confirmed: Vec<Known> = Vec::new();
+    let mut speculated = None;
     let mut report = FixReport {
         schema: "nfdoctor.fix/1",
         dry_run,
@@ -66,8 +91,33 @@ pub fn fix_confirmed(
             let genid = r.genid?;
             r.result.as_ref().ok().map(|rs| (rs, genid))
         });
-        match apply::repair_family(exp, backend, knowledge, dry_run, known) {
+        let mut latest = None;
+        let result = {
+            let earlier = &confirmed;
+            let mut during = |predicted: &Ruleset, genid: u32, start: &mut dyn FnMut()| {
+                if let Some(speculate) = speculate.as_mut() {
+                    let mut families: Vec<Family> = earlier.iter().map(|k| k.0).collect();
+                    families.push(exp.family);
+                    let mut start_then_known = || {
+                        start();
+                        // Copies the earlier families only when more than
+                        // one changed.
+                        let mut known = earlier.clone();
+                        known.push((exp.family, predicted.clone(), genid));
+                        known
+                    };
+                    latest = Some(speculate(&families, &mut start_then_known));
+                }
+            };
+            apply::repair_family(exp, backend, knowledge, dry_run, known, Some(&mut during))
+        };
+        match result {
             Ok(repaired) => {
+                if repaired.confirmed.is_some() && latest.is_some() {
+                    speculated = latest;
+                } else if !repaired.actions.is_empty() {
+                    speculated = None;
+                }
                 report.actions.extend(repaired.actions);
                 if let Some((rs, genid)) = repaired.confirmed {
                     report.confirmed.push(format!(
@@ -78,15 +128,23 @@ pub fn fix_confirmed(
                     confirmed.push((exp.family, rs, genid));
                 }
             }
-            Err(e) => report
-                .problems
-                .push(format!("{} {backend}: {e}", exp.family)),
+            Err(e) => {
+                speculated = None;
+                report
+                    .problems
+                    .push(format!("{} {backend}: {e}", exp.family));
+            }
         }
     }
     if all {
         host::fix_host(facts, dry_run, &mut report);
+        speculated = None;
     }
-    (report, confirmed)
+    Fixed {
+        report,
+        confirmed,
+        speculated,
+    }
 }
 
 pub mod host;
