@@ -115,7 +115,9 @@ pub fn fix_confirmed<R>(
             Ok(repaired) => {
                 if repaired.confirmed.is_some() && latest.is_some() {
                     speculated = latest;
-                } else if !repaired.actions.is_empty() {
+                } else if !repaired.actions.is_empty() || latest.is_some() {
+                    // Changed without confirmation, or a commit was tried
+                    // and lost to another one: read again.
                     speculated = None;
                 }
                 report.actions.extend(repaired.actions);
