@@ -70,11 +70,15 @@ pub fn gather_with(env: EnvReport, docker: Result<DockerState, DockerUnreachable
     }
 }
 
+/// A family's nf_tables rules known without reading them (a commit left
+/// them so), with their generation.
+pub type Known = (Family, Ruleset, u32);
+
 /// `facts` with both back ends' rules read again (after `fix` changed
 /// them); the host and Docker's state are kept as they were read. The
 /// nf_tables rules of a family in `known_nft` are taken as given (a commit
 /// confirmed them at that generation) instead of dumped again.
-pub fn reread_rulesets(facts: Facts, known_nft: Vec<(Family, Ruleset, u32)>) -> Facts {
+pub fn reread_rulesets(facts: Facts, known_nft: Vec<Known>) -> Facts {
     let families: Vec<Family> = known_nft.iter().map(|(f, _, _)| *f).collect();
     reread_except(&families).finish(facts, known_nft)
 }
@@ -115,7 +119,7 @@ pub fn reread_except(known_nft: &[Family]) -> PendingReread {
 
 impl PendingReread {
     /// `facts` with the rules read, and the nf_tables rules of `known_nft`.
-    pub fn finish(self, facts: Facts, known_nft: Vec<(Family, Ruleset, u32)>) -> Facts {
+    pub fn finish(self, facts: Facts, known_nft: Vec<Known>) -> Facts {
         let (backends, rulesets) = self.finish_parts(known_nft);
         Facts {
             backends,
@@ -124,10 +128,7 @@ impl PendingReread {
         }
     }
 
-    fn finish_parts(
-        mut self,
-        known_nft: Vec<(Family, Ruleset, u32)>,
-    ) -> (Vec<BackendReport>, Vec<ReadRuleset>) {
+    fn finish_parts(mut self, known_nft: Vec<Known>) -> (Vec<BackendReport>, Vec<ReadRuleset>) {
         for (family, rs, genid) in known_nft {
             if let Some((_, both)) = self.read.iter_mut().find(|(f, _)| *f == family) {
                 // Tables the commit created were not listed before it.

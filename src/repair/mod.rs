@@ -42,14 +42,13 @@ pub struct Fixed<R> {
     pub report: FixReport,
     /// The nf_tables rules per family as the commits left them, where the
     /// kernel confirmed them (the check after needs not dump them).
-    pub confirmed: Vec<(Family, Ruleset, u32)>,
+    pub confirmed: Vec<Known>,
     /// What `speculate` made of the rules as the commits would leave them,
     /// when they did (every change was one confirmed nf_tables commit).
     pub speculated: Option<R>,
 }
 
-/// Confirmed rules of one family, with their generation.
-pub type Known = (Family, Ruleset, u32);
+pub use crate::doctor::gather::Known;
 
 /// Called before the kernel commits a family's rules, on the thread that
 /// planned them, with the families whose nf_tables rules are known after
