@@ -6,7 +6,7 @@
 //! batch shows whether anybody else committed around it.
 
 use super::rule::decode_rule;
-use super::write::{build_batch, send_room, write_tables, TableChange, WriteError, WriteReport};
+use super::write::{build_batch, send_built, send_room, TableChange, WriteError, WriteReport};
 use crate::netlink::batch::Echo;
 use crate::netlink::{Connection, Transport};
 use crate::ruleset::{spec_hash, Rule};
@@ -26,7 +26,7 @@ pub enum Confirmation {
     Unconfirmed(String),
 }
 
-/// [`write_tables`] (committing), confirmed as above when the change is one
+/// [`super::write::write_tables`] (committing), confirmed as above when the change is one
 /// batch and the socket can queue the kernel's echo.
 pub fn write_tables_confirmed<T: Transport>(
     conn: &mut Connection<T>,
@@ -35,7 +35,7 @@ pub fn write_tables_confirmed<T: Transport>(
     changes: &[TableChange<'_>],
     max_batch: usize,
 ) -> Result<(WriteReport, Confirmation), WriteError> {
-    let (batch, _, mut report) = build_batch(family, changes)?;
+    let (batch, cuts, mut report) = build_batch(family, changes)?;
     if batch.is_empty() {
         report.parts = 0;
         return Ok((report, Confirmation::Confirmed { genid }));
@@ -43,7 +43,7 @@ pub fn write_tables_confirmed<T: Transport>(
     let room = send_room(conn, &batch).unwrap_or(0);
     if batch.size() > max_batch.min(room) {
         // Split in parts: the general writer says how.
-        let report = write_tables(conn, family, genid, changes, true, max_batch)?;
+        let report = send_built(conn, genid, batch, &cuts, report, true, max_batch)?;
         let why = "the change was committed in several parts".to_string();
         return Ok((report, Confirmation::Unconfirmed(why)));
     }

@@ -358,7 +358,21 @@ pub fn write_tables<T: Transport>(
     commit: bool,
     max_batch: usize,
 ) -> Result<WriteReport, WriteError> {
-    let (batch, cuts, mut report) = build_batch(family, changes)?;
+    let (batch, cuts, report) = build_batch(family, changes)?;
+    send_built(conn, genid, batch, &cuts, report, commit, max_batch)
+}
+
+/// [`write_tables`] of a batch [`build_batch`] made (with its cut points
+/// and report).
+pub fn send_built<T: Transport>(
+    conn: &mut Connection<T>,
+    genid: u32,
+    batch: Batch,
+    cuts: &[bool],
+    mut report: WriteReport,
+    commit: bool,
+    max_batch: usize,
+) -> Result<WriteReport, WriteError> {
     if batch.is_empty() {
         report.parts = 0;
         return Ok(report);
