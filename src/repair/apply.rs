@@ -9,11 +9,11 @@ use crate::backend::legacy::lock::{LockWait, XtLock};
 use crate::backend::legacy::write::{update_table, WriteOptions};
 use crate::backend::nft::confirm::{write_tables_confirmed, Confirmation};
 use crate::backend::nft::read::read_ruleset_at;
-use crate::backend::nft::write::{Mode, TableChange, WriteError, MAX_BATCH};
+use crate::backend::nft::write::{Mode, TableChange, WriteError, WriteReport, MAX_BATCH};
 use crate::backend::nft::NftReader;
 use crate::backend::{legacy, Backend, BackendError};
 use crate::docker::rules::Expected;
-use crate::netlink::BatchError;
+use crate::netlink::{BatchError, Connection, NetlinkSocket};
 use crate::ruleset::edit::{Edit, EditError};
 use crate::ruleset::{Ruleset, Table, TableCompat};
 use crate::Family;
@@ -149,6 +149,42 @@ fn predict(current: &Ruleset, afters: Vec<Table>) -> (Ruleset, Vec<usize>) {
     (Ruleset { family, tables }, slots)
 }
 
+/// Commits `changes` (planned against `genid`, leaving `predicted`) on
+/// another thread, started by `during` (or at once without it), while this
+/// thread runs `during`, then `meanwhile`.
+fn commit_beside<'d, A>(
+    conn: &mut Connection<NetlinkSocket>,
+    genid: u32,
+    changes: &[TableChange<'_>],
+    predicted: &Ruleset,
+    during: Option<&mut DuringCommitFn<'d>>,
+    meanwhile: impl FnOnce() -> A,
+) -> (Result<(WriteReport, Confirmation), WriteError>, A) {
+    std::thread::scope(|s| {
+        let mut conn = Some(conn);
+        let mut commit = None;
+        let mut start = || {
+            if let Some(c) = conn.take() {
+                commit = Some(s.spawn(move || {
+                    write_tables_confirmed(c, predicted.family, genid, changes, MAX_BATCH)
+                }));
+            }
+        };
+        if let Some(during) = during {
+            during(predicted, genid.wrapping_add(1), &mut start);
+        }
+        start();
+        let done = meanwhile();
+        // A panic there is a bug: let it go on as if it had happened here.
+        let committed = commit
+            .take()
+            .expect("the commit was started")
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (committed, done)
+    })
+}
+
 /// [`plan_table`] for each of `starts`; the tables of a big ruleset each on
 /// its own thread (each plan is a pass over its table alone; Docker's nat
 /// and filter tables hold about as many rules each).
@@ -207,7 +243,10 @@ impl Repaired {
 /// Reads of other rules belong before the start: the commit contends with
 /// them (its compat expressions take the xtables lock that legacy reads
 /// take). Called again if the commit is planned again.
-pub type DuringCommit<'a> = &'a mut dyn FnMut(&Ruleset, u32, &mut dyn FnMut());
+pub type DuringCommit<'a> = &'a mut DuringCommitFn<'a>;
+
+/// What a [`DuringCommit`] refers to.
+pub type DuringCommitFn<'d> = dyn FnMut(&Ruleset, u32, &mut dyn FnMut()) + 'd;
 
 /// Plans (and unless `dry_run`, applies) one family in `backend`.
 pub fn repair_family(
@@ -282,31 +321,14 @@ pub fn repair_family(
                         mode: Mode::Update,
                     })
                     .collect();
-                let mut actions = Vec::new();
-                let committed = std::thread::scope(|s| {
-                    let mut connection = Some(reader.connection());
-                    let mut commit = None;
-                    let mut start = || {
-                        if let Some(c) = connection.take() {
-                            let changes = &changes;
-                            commit = Some(s.spawn(move || {
-                                write_tables_confirmed(c, family, genid, changes, MAX_BATCH)
-                            }));
-                        }
-                    };
-                    if let Some(during) = during_commit.as_mut() {
-                        during(&predicted, genid.wrapping_add(1), &mut start);
-                    }
-                    start();
-                    // While the kernel commits.
-                    actions = describe_all(&described);
-                    // A panic there is a bug: let it go on as if it had happened here.
-                    commit
-                        .take()
-                        .expect("the commit was started")
-                        .join()
-                        .unwrap_or_else(|p| std::panic::resume_unwind(p))
-                });
+                let (committed, actions) = commit_beside(
+                    reader.connection(),
+                    genid,
+                    &changes,
+                    &predicted,
+                    during_commit.as_deref_mut(),
+                    || describe_all(&described),
+                );
                 let confirmation = match committed {
                     Ok((_, c)) => c,
                     Err(WriteError::Batch(BatchError::Conflict { .. })) => continue,
