@@ -3,7 +3,7 @@
 
 use super::output::Stdout;
 use crate::doctor::checks::rules::expectations;
-use crate::doctor::gather::{gather, reread_except, reread_rulesets, GatherOptions};
+use crate::doctor::gather::{gather, read_rulesets_except, reread_rulesets, GatherOptions};
 use crate::doctor::report::use_color;
 use crate::doctor::report::Report;
 use crate::doctor::{diagnose, diagnose_against};
@@ -52,7 +52,7 @@ pub fn run(args: &FixArgs) -> i32 {
     let mut judge = |known: &[Family], start_commit: &mut dyn FnMut() -> Vec<Known>| {
         // The other rules are read before the commit, which would contend
         // with the reads.
-        let others = reread_except(known);
+        let others = read_rulesets_except(known);
         let facts = others.finish(facts.without_rules(), start_commit());
         let report = diagnose_against(&facts, api.then_some(&expected));
         super::restore::exit_without_freeing(facts);

@@ -80,27 +80,27 @@ pub type Known = (Family, Ruleset, u32);
 /// confirmed them at that generation) instead of dumped again.
 pub fn reread_rulesets(facts: Facts, known_nft: Vec<Known>) -> Facts {
     let families: Vec<Family> = known_nft.iter().map(|(f, _, _)| *f).collect();
-    reread_except(&families).finish(facts, known_nft)
+    read_rulesets_except(&families).finish(facts, known_nft)
 }
 
 /// Both back ends' rules for both families, and what they say about which
 /// back end is in use.
 fn read_rulesets() -> (Vec<BackendReport>, Vec<ReadRuleset>) {
-    let read = reread_except(&[]);
+    let read = read_rulesets_except(&[]);
     read.finish_parts(Vec::new())
 }
 
-/// The rules read again but for the nf_tables rules of some families,
-/// which [`PendingReread::finish`] takes as given: the reads can be made
+/// Both back ends' rules read but for the nf_tables rules of some families,
+/// which [`PartialRead::finish`] takes as given: the reads can be made
 /// before those rules are known (before a commit that makes them starts).
 #[derive(Debug)]
-pub struct PendingReread {
+pub struct PartialRead {
     read: Vec<(Family, BothRead)>,
 }
 
 /// Reads both back ends of every family, except the nf_tables rules of
 /// `known_nft` (their table names are still listed).
-pub fn reread_except(known_nft: &[Family]) -> PendingReread {
+pub fn read_rulesets_except(known_nft: &[Family]) -> PartialRead {
     let read = Family::ALL
         .into_iter()
         .map(|family| {
@@ -114,10 +114,10 @@ pub fn reread_except(known_nft: &[Family]) -> PendingReread {
             (family, read_both_knowing(family, placeholder))
         })
         .collect();
-    PendingReread { read }
+    PartialRead { read }
 }
 
-impl PendingReread {
+impl PartialRead {
     /// `facts` with the rules read, and the nf_tables rules of `known_nft`.
     pub fn finish(self, facts: Facts, known_nft: Vec<Known>) -> Facts {
         let (backends, rulesets) = self.finish_parts(known_nft);
