@@ -29,6 +29,23 @@ pub struct NatRange {
 }
 
 impl NatRange {
+    /// One address and one port (`--to-destination ADDR:PORT`).
+    pub fn single(addr: std::net::IpAddr, port: u16) -> NatRange {
+        let mut bytes = [0u8; 16];
+        match addr {
+            std::net::IpAddr::V4(a) => bytes[..4].copy_from_slice(&a.octets()),
+            std::net::IpAddr::V6(a) => bytes = a.octets(),
+        }
+        NatRange {
+            flags: NF_NAT_RANGE_MAP_IPS | NF_NAT_RANGE_PROTO_SPECIFIED,
+            min_addr: bytes,
+            max_addr: bytes,
+            min_port: port,
+            max_port: port,
+            base_port: 0,
+        }
+    }
+
     /// Which layout `revision` of a NAT target uses in `family`.
     fn decode(name: &str, revision: u8, family: Family, data: &[u8]) -> Result<Self, XtError> {
         match (revision, family) {
@@ -187,6 +204,18 @@ macro_rules! nat_target {
             pub family: Option<Family>,
             #[serde(skip)]
             seen: Seen,
+        }
+
+        impl $ty {
+            /// The target for `range` in `family`, as the rules-file
+            /// parser leaves it.
+            pub fn new(range: NatRange, family: Family) -> Self {
+                $ty {
+                    range,
+                    family: Some(family),
+                    seen: Seen::default(),
+                }
+            }
         }
 
         impl Codec for $ty {

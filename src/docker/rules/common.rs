@@ -6,7 +6,8 @@ use super::generation::{Generation, Profile, RawDirect};
 use super::ports::{self, Bound};
 use super::sim::Sim;
 use super::text::{host, join_host_port, loopback, subnet4, subnet6, Line};
-use super::{ExpectedPolicy, PolicyCondition, Source};
+use super::typed;
+use super::{ExpectedPolicy, Mode, PolicyCondition, Source};
 use crate::docker::{DockerState, Endpoint, Network, Version};
 use crate::ruleset::Policy;
 use crate::Family;
@@ -443,11 +444,23 @@ impl<'a> Build<'a> {
             Some(a) => format!("{a}:"),
             None => String::new(),
         };
-        self.sim.append(
+        let typed = typed::dnat(
+            self.fam,
+            self.fam == Family::Ipv6 && self.p.dnat_v6_not_link_local,
+            b.host_ip,
+            self.proxy().then_some(n.bridge.as_str()),
+            b.proto,
+            host_port,
+            (b.container_ip, b.container_port),
+            &to,
+        );
+        self.sim.add_if_missing(
             "nat",
             "DOCKER",
+            Mode::Append,
             line.port(b.proto.as_str(), "--dport", host_port)
                 .j(&format!("DNAT --to-destination {to}")),
+            typed,
             src,
             format!(
                 "DNAT {on}{host_port}/{} → {} ({to})",
@@ -480,25 +493,33 @@ impl<'a> Build<'a> {
             b.proto.as_str(),
             b.container_ip
         );
-        if insert {
-            self.sim.insert("filter", "DOCKER", line, src, why);
-        } else {
-            self.sim.append("filter", "DOCKER", line, src, why);
-        }
+        let typed = typed::port_accept(
+            self.fam,
+            b.container_ip,
+            &n.bridge,
+            b.proto,
+            b.container_port,
+        );
+        let mode = if insert { Mode::Insert } else { Mode::Append };
+        self.sim
+            .add_if_missing("filter", "DOCKER", mode, line, typed, src, why);
     }
 
     /// nat POSTROUTING `-s CIP -d CIP … -j MASQUERADE`: a container reaching
     /// its own published port.
     pub fn self_masquerade(&mut self, ep: &Endpoint, b: &Bound, src: &Source) {
         let h = host(b.container_ip);
-        self.sim.append(
+        let typed = typed::self_masquerade(self.fam, b.container_ip, b.proto, b.container_port);
+        self.sim.add_if_missing(
             "nat",
             "POSTROUTING",
+            Mode::Append,
             Line::new()
                 .s(&h)
                 .d(&h)
                 .port(b.proto.as_str(), "--dport", b.container_port)
                 .j("MASQUERADE"),
+            typed,
             src,
             format!(
                 "{} reaching its own published port {}/{} through the host",

@@ -12,7 +12,10 @@
 //! dockerd issues them) on an in-memory ruleset (`sim`), with the rule
 //! text spelled as iptables-save prints it ([`text`]). The text is then
 //! parsed with the rules-file parser, so expected rules compare equal
-//! ([`Rule::same_spec`]) to what the kernel holds.
+//! ([`Rule::same_spec`]) to what the kernel holds. The per-port rules
+//! (thousands on a busy host) are also built as model rules by their
+//! builders (`typed`), which skips parsing them; debug builds check that
+//! both ways agree.
 //!
 //! One place per generation: [`generation`] holds each generation's
 //! distinguishing details as data; `classic` builds ≤27, `ipset` 28.0.0,
@@ -31,6 +34,7 @@ pub mod owner;
 mod ports;
 mod sim;
 pub mod text;
+mod typed;
 
 pub use fingerprint::{fingerprint, fingerprint_families, Confidence, Fingerprint};
 pub use generation::Generation;
@@ -553,30 +557,30 @@ fn build(
 }
 
 /// Sorts tables and chains as iptables-save lists them, adds the empty
-/// built-in chains and parses every rule.
-fn finish_tables(family: Family, tables: Vec<sim::SimTable>) -> Vec<ExpectedTable> {
+/// built-in chains and finishes every rule.
+fn finish_tables(family: Family, mut tables: Vec<sim::SimTable>) -> Vec<ExpectedTable> {
     let mut out = Vec::new();
     for name in NFT_TABLE_ORDER {
-        let Some(t) = tables.iter().find(|t| t.name == name) else {
+        let Some(t) = tables.iter().position(|t| t.name == name) else {
             continue;
         };
+        let mut sim_chains = std::mem::take(&mut tables[t].chains);
         let mut chains = Vec::new();
         for (tn, cn, _, _, _) in BUILTIN_CHAINS {
             if *tn != name {
                 continue;
             }
-            let empty = std::collections::VecDeque::new();
-            let rules = t
-                .chains
+            let rules = sim_chains
                 .iter()
-                .find(|c| c.name == *cn)
-                .map_or(&empty, |c| &c.rules);
+                .position(|c| c.name == *cn)
+                .map(|i| std::mem::take(&mut sim_chains[i].rules))
+                .unwrap_or_default();
             chains.push(finish_chain(family, name, cn, true, rules));
         }
-        let mut user: Vec<&sim::SimChain> = t.chains.iter().filter(|c| !c.builtin).collect();
+        let mut user: Vec<sim::SimChain> = sim_chains.into_iter().filter(|c| !c.builtin).collect();
         user.sort_by(|a, b| a.name.cmp(&b.name));
         for c in user {
-            chains.push(finish_chain(family, name, &c.name, false, &c.rules));
+            chains.push(finish_chain(family, name, &c.name, false, c.rules));
         }
         out.push(ExpectedTable {
             name: name.to_string(),
@@ -586,39 +590,68 @@ fn finish_tables(family: Family, tables: Vec<sim::SimTable>) -> Vec<ExpectedTabl
     out
 }
 
+/// One expected rule from its simulated rule: the typed rule when its
+/// builder made one, else its text parsed and classified.
+fn finish_rule(family: Family, table: &str, chain: &str, r: sim::SimRule) -> ExpectedRule {
+    let mut line = String::with_capacity(4 + chain.len() + r.args.len());
+    line.push_str("-A ");
+    line.push_str(chain);
+    line.push(' ');
+    line.push_str(&r.args);
+    let (rule, kind) = match r.typed {
+        Some(t) => {
+            #[cfg(debug_assertions)]
+            {
+                let parsed = text::parse_rule(family, table, &line);
+                assert_eq!(t.rule, parsed, "typed rule differs from `{line}'");
+                let kind = classify(table, &line).map(|d| d.kind);
+                assert_eq!(Some(&t.kind), kind.as_ref(), "typed kind of `{line}'");
+            }
+            (t.rule, Some(t.kind))
+        }
+        None => (
+            text::parse_rule(family, table, &line),
+            classify(table, &line).map(|d| d.kind),
+        ),
+    };
+    ExpectedRule {
+        line,
+        rule,
+        origin: r.origin,
+        kind,
+    }
+}
+
 fn finish_chain(
     family: Family,
     table: &str,
     chain: &str,
     builtin: bool,
-    rules: &std::collections::VecDeque<sim::SimRule>,
+    rules: std::collections::VecDeque<sim::SimRule>,
 ) -> ExpectedChain {
-    let finish = |r: &sim::SimRule| {
-        let line = format!("-A {chain} {}", r.args);
-        let kind = classify(table, &line).map(|d| d.kind);
-        ExpectedRule {
-            rule: text::parse_rule(family, table, &line),
-            kind,
-            line,
-            origin: r.origin.clone(),
-        }
-    };
-    // Parsing is most of building the expectations of a host with
-    // thousands of published ports: long chains are parsed on as many
-    // threads as CPUs are free.
+    // Parsing is most of finishing the rules that have no typed form:
+    // long chains of them are finished on as many threads as CPUs are free.
     const PER_THREAD: usize = 2000;
-    let threads = if rules.len() >= 2 * PER_THREAD {
-        crate::backend::ordered::free_cpus().min(rules.len() / PER_THREAD)
+    let untyped = rules.iter().filter(|r| r.typed.is_none()).count();
+    let threads = if untyped >= 2 * PER_THREAD {
+        crate::backend::ordered::free_cpus().min(untyped / PER_THREAD)
     } else {
         1
     };
-    let parsed: Vec<ExpectedRule> = if threads > 1 {
-        let rules: Vec<&sim::SimRule> = rules.iter().collect();
+    let finish = |r| finish_rule(family, table, chain, r);
+    let finished: Vec<ExpectedRule> = if threads > 1 {
+        let per = rules.len().div_ceil(threads);
+        let mut rules = rules.into_iter();
+        let parts: Vec<Vec<sim::SimRule>> = std::iter::from_fn(|| {
+            let part: Vec<sim::SimRule> = rules.by_ref().take(per).collect();
+            (!part.is_empty()).then_some(part)
+        })
+        .collect();
         let finish = &finish;
         std::thread::scope(|s| {
-            let parts: Vec<_> = rules
-                .chunks(rules.len().div_ceil(threads))
-                .map(|part| s.spawn(move || part.iter().map(|r| finish(r)).collect::<Vec<_>>()))
+            let parts: Vec<_> = parts
+                .into_iter()
+                .map(|part| s.spawn(move || part.into_iter().map(finish).collect::<Vec<_>>()))
                 .collect();
             parts
                 .into_iter()
@@ -626,12 +659,12 @@ fn finish_chain(
                 .collect()
         })
     } else {
-        rules.iter().map(finish).collect()
+        rules.into_iter().map(finish).collect()
     };
     ExpectedChain::new(
         chain.to_string(),
         builtin,
         chain_owner(table, chain),
-        parsed,
+        finished,
     )
 }

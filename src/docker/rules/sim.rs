@@ -4,6 +4,7 @@
 //! leaves behind — ordering and provenance included. Rules are compared by
 //! their canonical text, as `iptables -C` compares them.
 
+use super::typed::Typed;
 use super::{ExpectedPolicy, Mode, Origin, Source};
 use crate::ruleset::SpecHasher;
 use crate::ruleset::BUILTIN_CHAINS;
@@ -15,6 +16,8 @@ pub(crate) struct SimRule {
     /// The arguments after `-A CHAIN`.
     pub args: String,
     pub origin: Origin,
+    /// The same rule already built, when its builder can ([`typed`](super::typed)).
+    pub typed: Option<Typed>,
 }
 
 #[derive(Debug, Clone)]
@@ -150,16 +153,7 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        if self.exists(table, chain, &args) {
-            return;
-        }
-        let origin = Origin {
-            source: source.clone(),
-            mode: Mode::Append,
-            why: why.into(),
-        };
-        self.chain_mut(table, chain)
-            .add(None, SimRule { args, origin });
+        self.add_if_missing(table, chain, Mode::Append, args, None, source, why);
     }
 
     /// `-C` then `-I CHAIN 1`.
@@ -171,16 +165,43 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
+        self.add_if_missing(table, chain, Mode::Insert, args, None, source, why);
+    }
+
+    /// [`append`](Self::append) (`Mode::Append`) or
+    /// [`insert`](Self::insert) (`Mode::Insert`) of a rule whose builder
+    /// may also have built it as a model rule ([`typed`](super::typed)).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_if_missing(
+        &mut self,
+        table: &'static str,
+        chain: &str,
+        mode: Mode,
+        args: String,
+        typed: Option<Typed>,
+        source: &Source,
+        why: impl Into<String>,
+    ) {
         if self.exists(table, chain, &args) {
             return;
         }
+        let at = match mode {
+            Mode::Append => None,
+            Mode::Insert | Mode::EnsureJump => Some(0),
+        };
         let origin = Origin {
             source: source.clone(),
-            mode: Mode::Insert,
+            mode,
             why: why.into(),
         };
-        self.chain_mut(table, chain)
-            .add(Some(0), SimRule { args, origin });
+        self.chain_mut(table, chain).add(
+            at,
+            SimRule {
+                args,
+                origin,
+                typed,
+            },
+        );
     }
 
     /// Delete if present, then `-I CHAIN 1` (filter table).
@@ -197,8 +218,14 @@ impl Sim {
             mode: Mode::EnsureJump,
             why: why.into(),
         };
-        self.chain_mut("filter", chain)
-            .add(Some(0), SimRule { args, origin });
+        self.chain_mut("filter", chain).add(
+            Some(0),
+            SimRule {
+                args,
+                origin,
+                typed: None,
+            },
+        );
     }
 
     /// `-C` then `-D`.

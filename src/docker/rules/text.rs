@@ -138,7 +138,9 @@ pub(crate) fn icmp(family: Family) -> &'static str {
     }
 }
 
-/// A rule's arguments, assembled in iptables-save's order.
+/// A rule's arguments, assembled in iptables-save's order. Each part keeps
+/// its text with its leading space; [`Line::j`] joins them in one
+/// allocation (tens of thousands of port rules are written this way).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Line {
     s: String,
@@ -150,11 +152,15 @@ pub(crate) struct Line {
 }
 
 fn sel(flag: &str, not: bool, v: &str) -> String {
+    let mut out = String::with_capacity(flag.len() + v.len() + 4);
     if not {
-        format!(" ! {flag} {v}")
-    } else {
-        format!(" {flag} {v}")
+        out.push_str(" !");
     }
+    out.push(' ');
+    out.push_str(flag);
+    out.push(' ');
+    out.push_str(v);
+    out
 }
 
 impl Line {
@@ -195,13 +201,14 @@ impl Line {
     }
     /// `-p PROTO` without a match.
     pub fn p(mut self, proto: &str) -> Line {
-        self.p = format!(" -p {proto}");
+        self.p = sel("-p", false, proto);
         self
     }
     /// `-p PROTO -m PROTO --dport N` (or `--sport`).
     pub fn port(mut self, proto: &str, option: &str, port: u16) -> Line {
-        self.p = format!(" -p {proto}");
-        self.m.push_str(&format!(" -m {proto} {option} {port}"));
+        use std::fmt::Write;
+        self.p = sel("-p", false, proto);
+        let _ = write!(self.m, " -m {proto} {option} {port}");
         self
     }
     /// A match with its options, e.g. `-m addrtype --dst-type LOCAL`.
@@ -213,13 +220,17 @@ impl Line {
     /// Finishes with `-j TARGET [options]`; returns the arguments after
     /// `-A CHAIN`.
     pub fn j(self, target: &str) -> String {
-        let mut out = format!(
-            "{}{}{}{}{}{}",
-            self.s, self.d, self.i, self.o, self.p, self.m
-        );
+        let parts = [&self.s, &self.d, &self.i, &self.o, &self.p, &self.m];
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let mut out = String::with_capacity(len + 4 + target.len());
+        for part in parts {
+            out.push_str(part);
+        }
         out.push_str(" -j ");
         out.push_str(target);
-        out.trim_start().to_string()
+        // Every part starts with a space: drop the first one in place.
+        out.remove(0);
+        out
     }
 }
 
