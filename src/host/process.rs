@@ -44,12 +44,30 @@ pub fn pids(root: &HostRoot) -> Vec<u32> {
 
 /// Reads one process; `None` when it has gone (or never existed).
 pub fn read_process(root: &HostRoot, pid: u32) -> Option<Process> {
+    read_names(root, pid).map(|p| read_details(root, p))
+}
+
+/// A process's `comm` and `argv` only, what tells which program it is.
+fn read_names(root: &HostRoot, pid: u32) -> Option<Process> {
     let dir = format!("/proc/{pid}");
     let comm = root.read_value(format!("{dir}/comm")).ok()?;
     let argv = root
         .read_bytes_limited(format!("{dir}/cmdline"), 1 << 20)
         .map(|(b, _)| split_nul(&b))
         .unwrap_or_default();
+    Some(Process {
+        pid,
+        comm,
+        argv,
+        uid: None,
+        ppid: None,
+        netns: None,
+    })
+}
+
+/// The rest of a process read by [`read_names`]: uid, parent, netns.
+fn read_details(root: &HostRoot, mut p: Process) -> Process {
+    let dir = format!("/proc/{}", p.pid);
     let status = root
         .read_string(format!("{dir}/status"))
         .unwrap_or_default();
@@ -60,26 +78,24 @@ pub fn read_process(root: &HostRoot, pid: u32) -> Option<Process> {
             .and_then(|rest| rest.split_whitespace().nth(index))
             .and_then(|v| v.parse().ok())
     };
-    let netns = root
+    p.uid = field("Uid:", 1);
+    p.ppid = field("PPid:", 0);
+    p.netns = root
         .read_link(format!("{dir}/ns/net"))
         .ok()
-        .map(|p| p.to_string_lossy().into_owned());
-    Some(Process {
-        pid,
-        comm,
-        argv,
-        uid: field("Uid:", 1),
-        ppid: field("PPid:", 0),
-        netns,
-    })
+        .map(|l| l.to_string_lossy().into_owned());
+    p
 }
 
-/// Every process whose `comm` or program name satisfies `pred`.
+/// Every process whose `comm` or program name satisfies `pred` (which
+/// sees `comm` and `argv` only: the rest is read for the processes it
+/// picks, as a host runs hundreds of others).
 pub fn find_processes(root: &HostRoot, pred: impl Fn(&Process) -> bool) -> Vec<Process> {
     pids(root)
         .into_iter()
-        .filter_map(|pid| read_process(root, pid))
+        .filter_map(|pid| read_names(root, pid))
         .filter(|p| pred(p))
+        .map(|p| read_details(root, p))
         .collect()
 }
 
@@ -127,6 +143,9 @@ mod tests {
         assert!(k.argv.is_empty());
         assert_eq!(k.program(), "kworker");
         assert!(read_process(&r, 44).is_none());
-        assert_eq!(find_processes(&r, |p| p.comm == "dockerd").len(), 1);
+        // What the search picks is read whole; the others only by name.
+        let found = find_processes(&r, |p| p.comm == "dockerd");
+        assert_eq!(found, vec![p]);
+        assert!(find_processes(&r, |p| p.uid.is_some()).is_empty());
     }
 }
