@@ -13,6 +13,7 @@ pub mod save;
 use crate::xt::Extension;
 use crate::Family;
 use serde::Serialize;
+use std::hash::BuildHasherDefault;
 
 /// Packet and byte counters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -164,7 +165,7 @@ impl std::hash::Hash for SpecKey<'_> {
 
 /// The hash of a rule's spec (what [`Rule::same_spec`] compares).
 pub fn spec_hash(rule: &Rule) -> u64 {
-    use std::hash::{BuildHasher, BuildHasherDefault};
+    use std::hash::BuildHasher;
     BuildHasherDefault::<SpecHasher>::default().hash_one(SpecKey(rule))
 }
 
@@ -217,19 +218,36 @@ impl std::hash::Hasher for SpecHasher {
 /// Positions of rules by spec hash: "the rules like this one" without
 /// comparing every pair. It holds no rules itself (so a struct can keep
 /// one next to its rules); the lookups take the rules it was built from.
+///
+/// The positions with one hash are a list threaded through `next`, so
+/// building the index of tens of thousands of rules allocates twice, not
+/// once per rule; the keys are spec hashes already, used as they are.
 #[derive(Debug, Clone, Default)]
 pub struct SpecIndex {
-    by_hash: std::collections::HashMap<u64, Vec<usize>>,
+    /// The first position with each hash.
+    first: std::collections::HashMap<u64, u32, BuildHasherDefault<KeyIsHash>>,
+    /// The next position with the same hash as this one ([`NONE`] ends).
+    next: Vec<u32>,
 }
+
+/// The end of a list in [`SpecIndex::next`].
+const NONE: u32 = u32::MAX;
 
 impl SpecIndex {
     pub fn new<'r>(rules: impl IntoIterator<Item = &'r Rule>) -> Self {
-        let mut by_hash: std::collections::HashMap<u64, Vec<usize>> =
-            std::collections::HashMap::new();
-        for (i, r) in rules.into_iter().enumerate() {
-            by_hash.entry(spec_hash(r)).or_default().push(i);
+        let hashes: Vec<u64> = rules.into_iter().map(spec_hash).collect();
+        let mut first = std::collections::HashMap::with_capacity_and_hasher(
+            hashes.len(),
+            BuildHasherDefault::<KeyIsHash>::default(),
+        );
+        let mut next = vec![NONE; hashes.len()];
+        // From the last, so that each list is in order.
+        for (i, h) in hashes.iter().enumerate().rev() {
+            if let Some(old) = first.insert(*h, i as u32) {
+                next[i] = old;
+            }
         }
-        SpecIndex { by_hash }
+        SpecIndex { first, next }
     }
 
     /// The positions in `items` (the sequence the index was built from,
@@ -240,12 +258,37 @@ impl SpecIndex {
         rule_of: impl Fn(&T) -> &Rule + 's,
         rule: &'s Rule,
     ) -> impl Iterator<Item = usize> + 's {
-        self.by_hash
-            .get(&spec_hash(rule))
-            .into_iter()
-            .flatten()
-            .copied()
-            .filter(move |&i| items.get(i).is_some_and(|x| rule_of(x).same_spec(rule)))
+        let mut at = self.first.get(&spec_hash(rule)).copied().unwrap_or(NONE);
+        std::iter::from_fn(move || {
+            while at != NONE {
+                let i = at as usize;
+                at = self.next.get(i).copied().unwrap_or(NONE);
+                if items.get(i).is_some_and(|x| rule_of(x).same_spec(rule)) {
+                    return Some(i);
+                }
+            }
+            None
+        })
+    }
+}
+
+/// A hasher for keys that are hashes already ([`spec_hash`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyIsHash(u64);
+
+impl std::hash::Hasher for KeyIsHash {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.0 = i;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -407,6 +450,32 @@ pub const HOOK_CHAINS: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_index_finds_every_equal_rule_in_order() {
+        let rule = |proto: u16, handle: u64| Rule {
+            handle: Some(handle),
+            ..Rule::new(
+                IpSpec {
+                    proto,
+                    ..IpSpec::default()
+                },
+                Vec::new(),
+                Target::Accept,
+            )
+        };
+        let rules = [rule(6, 1), rule(17, 2), rule(6, 3), rule(1, 4), rule(6, 5)];
+        let index = SpecIndex::new(&rules);
+        let found = |r: &Rule| index.matching(&rules, |x| x, r).collect::<Vec<_>>();
+        // Handles and counters do not count, as for `iptables -C`.
+        assert_eq!(found(&rule(6, 99)), [0, 2, 4]);
+        assert_eq!(found(&rule(17, 99)), [1]);
+        assert!(found(&rule(132, 99)).is_empty());
+        assert!(SpecIndex::new(&[])
+            .matching(&rules, |x| x, &rules[0])
+            .next()
+            .is_none());
+    }
 
     #[test]
     fn iface_masks_follow_iptables() {
