@@ -433,7 +433,7 @@ impl<'a> Build<'a> {
             line = line.not_s("fe80::/10");
         }
         if let Some(hip) = b.host_ip {
-            line = line.d(&host(hip));
+            line = line.d(host(hip));
         }
         if self.proxy() {
             line = line.not_i(&n.bridge);
@@ -543,8 +543,8 @@ impl<'a> Build<'a> {
 
 pub(crate) fn port_source(n: &Network, ep: &Endpoint, b: &Bound) -> Source {
     Source::Port {
-        container: ep.container_name.clone(),
-        network: n.name.clone(),
+        container: ep.container_name.as_str().into(),
+        network: n.name.as_str().into(),
         proto: b.proto,
         host_ip: b.host_ip,
         host_port: b.host_port,

@@ -72,10 +72,11 @@ pub enum Source {
     Network { network: String, bridge: String },
     /// A container's attachment to a network (28.2+ raw rules).
     Endpoint { container: String, network: String },
-    /// One published port of a container.
+    /// One published port of a container. The names are shared by the
+    /// port's two or three rules.
     Port {
-        container: String,
-        network: String,
+        container: std::sync::Arc<str>,
+        network: std::sync::Arc<str>,
         proto: Proto,
         /// `None`: any address of the family.
         host_ip: Option<IpAddr>,

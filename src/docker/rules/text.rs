@@ -16,6 +16,7 @@ use crate::ruleset::Rule;
 use crate::xt::parse::ParseCtx;
 use crate::xt::Services;
 use crate::Family;
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
@@ -138,81 +139,69 @@ pub(crate) fn icmp(family: Family) -> &'static str {
     }
 }
 
-/// A rule's arguments, assembled in iptables-save's order. Each part keeps
-/// its text with its leading space; [`Line::j`] joins them in one
-/// allocation (tens of thousands of port rules are written this way).
+/// A rule's arguments, assembled in iptables-save's order. The parts are
+/// kept as given (borrowed or owned) and joined once by [`Line::j`]: tens
+/// of thousands of port rules are written this way.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Line {
-    s: String,
-    d: String,
-    i: String,
-    o: String,
-    p: String,
+pub(crate) struct Line<'a> {
+    s: Option<(bool, Cow<'a, str>)>,
+    d: Option<(bool, Cow<'a, str>)>,
+    i: Option<(bool, Cow<'a, str>)>,
+    o: Option<(bool, Cow<'a, str>)>,
+    p: Option<Cow<'a, str>>,
     m: String,
 }
 
-fn sel(flag: &str, not: bool, v: &str) -> String {
-    let mut out = String::with_capacity(flag.len() + v.len() + 4);
-    if not {
-        out.push_str(" !");
-    }
-    out.push(' ');
-    out.push_str(flag);
-    out.push(' ');
-    out.push_str(v);
-    out
-}
-
-impl Line {
-    pub fn new() -> Line {
+impl<'a> Line<'a> {
+    pub fn new() -> Line<'a> {
         Line::default()
     }
-    pub fn s(mut self, v: &str) -> Line {
-        self.s = sel("-s", false, v);
+    pub fn s(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.s = Some((false, v.into()));
         self
     }
-    pub fn not_s(mut self, v: &str) -> Line {
-        self.s = sel("-s", true, v);
+    pub fn not_s(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.s = Some((true, v.into()));
         self
     }
-    pub fn d(mut self, v: &str) -> Line {
-        self.d = sel("-d", false, v);
+    pub fn d(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.d = Some((false, v.into()));
         self
     }
-    pub fn not_d(mut self, v: &str) -> Line {
-        self.d = sel("-d", true, v);
+    pub fn not_d(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.d = Some((true, v.into()));
         self
     }
-    pub fn i(mut self, v: &str) -> Line {
-        self.i = sel("-i", false, v);
+    pub fn i(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.i = Some((false, v.into()));
         self
     }
-    pub fn not_i(mut self, v: &str) -> Line {
-        self.i = sel("-i", true, v);
+    pub fn not_i(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.i = Some((true, v.into()));
         self
     }
-    pub fn o(mut self, v: &str) -> Line {
-        self.o = sel("-o", false, v);
+    pub fn o(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.o = Some((false, v.into()));
         self
     }
-    pub fn not_o(mut self, v: &str) -> Line {
-        self.o = sel("-o", true, v);
+    pub fn not_o(mut self, v: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.o = Some((true, v.into()));
         self
     }
     /// `-p PROTO` without a match.
-    pub fn p(mut self, proto: &str) -> Line {
-        self.p = sel("-p", false, proto);
+    pub fn p(mut self, proto: impl Into<Cow<'a, str>>) -> Line<'a> {
+        self.p = Some(proto.into());
         self
     }
     /// `-p PROTO -m PROTO --dport N` (or `--sport`).
-    pub fn port(mut self, proto: &str, option: &str, port: u16) -> Line {
+    pub fn port(mut self, proto: &'a str, option: &str, port: u16) -> Line<'a> {
         use std::fmt::Write;
-        self.p = sel("-p", false, proto);
+        self.p = Some(Cow::Borrowed(proto));
         let _ = write!(self.m, " -m {proto} {option} {port}");
         self
     }
     /// A match with its options, e.g. `-m addrtype --dst-type LOCAL`.
-    pub fn m(mut self, text: &str) -> Line {
+    pub fn m(mut self, text: &str) -> Line<'a> {
         self.m.push(' ');
         self.m.push_str(text);
         self
@@ -220,12 +209,37 @@ impl Line {
     /// Finishes with `-j TARGET [options]`; returns the arguments after
     /// `-A CHAIN`.
     pub fn j(self, target: &str) -> String {
-        let parts = [&self.s, &self.d, &self.i, &self.o, &self.p, &self.m];
-        let len: usize = parts.iter().map(|p| p.len()).sum();
-        let mut out = String::with_capacity(len + 4 + target.len());
-        for part in parts {
-            out.push_str(part);
+        let sels = [
+            ("-s", &self.s),
+            ("-d", &self.d),
+            ("-i", &self.i),
+            ("-o", &self.o),
+        ];
+        let len = sels
+            .iter()
+            .filter_map(|(_, v)| v.as_ref().map(|(_, v)| v.len() + 6))
+            .sum::<usize>()
+            + self.p.as_ref().map_or(0, |p| p.len() + 4)
+            + self.m.len()
+            + target.len()
+            + 4;
+        let mut out = String::with_capacity(len);
+        for (flag, v) in sels {
+            if let Some((not, v)) = v {
+                if *not {
+                    out.push_str(" !");
+                }
+                out.push(' ');
+                out.push_str(flag);
+                out.push(' ');
+                out.push_str(v);
+            }
         }
+        if let Some(p) = &self.p {
+            out.push_str(" -p ");
+            out.push_str(p);
+        }
+        out.push_str(&self.m);
         out.push_str(" -j ");
         out.push_str(target);
         // Every part starts with a space: drop the first one in place.

@@ -228,7 +228,7 @@ mod tests {
                             line = line.not_s("fe80::/10");
                         }
                         if let Some(h) = hip {
-                            line = line.d(&host_text(h));
+                            line = line.d(host_text(h));
                         }
                         if let Some(b) = bridge {
                             line = line.not_i(b);
