@@ -329,7 +329,7 @@ impl<'a> Build<'a> {
             self.sim.append(
                 "raw",
                 "PREROUTING",
-                Line::new().d(&host(ip)).i(ifname).j("ACCEPT"),
+                Line::new().d(host(ip)).i(ifname).j("ACCEPT"),
                 &src,
                 format!(
                     "trusted interface {ifname} may reach {} ({ip}) directly",
@@ -340,7 +340,7 @@ impl<'a> Build<'a> {
         self.sim.append(
             "raw",
             "PREROUTING",
-            Line::new().d(&host(ip)).not_i(&n.bridge).j("DROP"),
+            Line::new().d(host(ip)).not_i(&n.bridge).j("DROP"),
             &src,
             format!(
                 "drop packets routed straight to {} ({ip}) from outside {}",
@@ -401,7 +401,7 @@ impl<'a> Build<'a> {
                 "raw",
                 "PREROUTING",
                 Line::new()
-                    .d(&host(b.container_ip))
+                    .d(host(b.container_ip))
                     .not_i(&n.bridge)
                     .port(proto, "--dport", cport)
                     .j("DROP"),
@@ -481,7 +481,7 @@ impl<'a> Build<'a> {
         insert: bool,
     ) {
         let line = Line::new()
-            .d(&host(b.container_ip))
+            .d(host(b.container_ip))
             .not_i(&n.bridge)
             .o(&n.bridge)
             .port(b.proto.as_str(), "--dport", b.container_port)
