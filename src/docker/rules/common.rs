@@ -454,7 +454,7 @@ impl<'a> Build<'a> {
             (b.container_ip, b.container_port),
             &to,
         );
-        self.sim.add_if_missing(
+        self.sim.add(
             "nat",
             "DOCKER",
             Mode::Append,
@@ -502,7 +502,7 @@ impl<'a> Build<'a> {
         );
         let mode = if insert { Mode::Insert } else { Mode::Append };
         self.sim
-            .add_if_missing("filter", "DOCKER", mode, line, typed, src, why);
+            .add("filter", "DOCKER", mode, line, typed, src, why);
     }
 
     /// nat POSTROUTING `-s CIP -d CIP … -j MASQUERADE`: a container reaching
@@ -510,7 +510,7 @@ impl<'a> Build<'a> {
     pub fn self_masquerade(&mut self, ep: &Endpoint, b: &Bound, src: &Source) {
         let h = host(b.container_ip);
         let typed = typed::self_masquerade(self.fam, b.container_ip, b.proto, b.container_port);
-        self.sim.add_if_missing(
+        self.sim.add(
             "nat",
             "POSTROUTING",
             Mode::Append,

@@ -153,7 +153,7 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        self.add_if_missing(table, chain, Mode::Append, args, None, source, why);
+        self.add(table, chain, Mode::Append, args, None, source, why);
     }
 
     /// `-C` then `-I CHAIN 1`.
@@ -165,14 +165,26 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        self.add_if_missing(table, chain, Mode::Insert, args, None, source, why);
+        self.add(table, chain, Mode::Insert, args, None, source, why);
     }
 
-    /// [`append`](Self::append) (`Mode::Append`) or
-    /// [`insert`](Self::insert) (`Mode::Insert`) of a rule whose builder
-    /// may also have built it as a model rule ([`typed`](super::typed)).
+    /// Delete if present, then `-I CHAIN 1` (filter table).
+    pub fn ensure_jump(
+        &mut self,
+        chain: &str,
+        args: String,
+        source: &Source,
+        why: impl Into<String>,
+    ) {
+        self.add("filter", chain, Mode::EnsureJump, args, None, source, why);
+    }
+
+    /// Adds a rule as Docker does in `mode`: append or insert if missing,
+    /// or move to the top ([`Mode::EnsureJump`]). `typed` is the same rule
+    /// already built as a model rule, when its builder can
+    /// ([`typed`](super::typed)).
     #[allow(clippy::too_many_arguments)]
-    pub fn add_if_missing(
+    pub fn add(
         &mut self,
         table: &'static str,
         chain: &str,
@@ -182,12 +194,14 @@ impl Sim {
         source: &Source,
         why: impl Into<String>,
     ) {
-        if self.exists(table, chain, &args) {
-            return;
-        }
         let at = match mode {
+            Mode::EnsureJump => {
+                self.delete(table, chain, &args);
+                Some(0)
+            }
+            _ if self.exists(table, chain, &args) => return,
             Mode::Append => None,
-            Mode::Insert | Mode::EnsureJump => Some(0),
+            Mode::Insert => Some(0),
         };
         let origin = Origin {
             source: source.clone(),
@@ -200,30 +214,6 @@ impl Sim {
                 args,
                 origin,
                 typed,
-            },
-        );
-    }
-
-    /// Delete if present, then `-I CHAIN 1` (filter table).
-    pub fn ensure_jump(
-        &mut self,
-        chain: &str,
-        args: String,
-        source: &Source,
-        why: impl Into<String>,
-    ) {
-        self.delete("filter", chain, &args);
-        let origin = Origin {
-            source: source.clone(),
-            mode: Mode::EnsureJump,
-            why: why.into(),
-        };
-        self.chain_mut("filter", chain).add(
-            Some(0),
-            SimRule {
-                args,
-                origin,
-                typed: None,
             },
         );
     }
