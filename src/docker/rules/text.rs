@@ -102,17 +102,31 @@ pub(crate) fn host(ip: IpAddr) -> String {
     }
 }
 
+/// The IPv4 netmask of a prefix length (capped at 32).
+pub(crate) fn mask4(prefix: u8) -> u32 {
+    match prefix.min(32) {
+        0 => 0,
+        p => u32::MAX << (32 - p),
+    }
+}
+
+/// The IPv6 netmask of a prefix length (capped at 128).
+pub(crate) fn mask6(prefix: u8) -> u128 {
+    match prefix.min(128) {
+        0 => 0,
+        p => u128::MAX << (128 - p),
+    }
+}
+
 /// A subnet with its host bits cleared (Docker masks it).
 pub(crate) fn subnet4(addr: Ipv4Addr, prefix: u8) -> String {
     let p = prefix.min(32);
-    let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-    format!("{}/{p}", Ipv4Addr::from(u32::from(addr) & mask))
+    format!("{}/{p}", Ipv4Addr::from(u32::from(addr) & mask4(p)))
 }
 
 pub(crate) fn subnet6(addr: Ipv6Addr, prefix: u8) -> String {
     let p = prefix.min(128);
-    let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-    format!("{}/{p}", Ipv6Addr::from(u128::from(addr) & mask))
+    format!("{}/{p}", Ipv6Addr::from(u128::from(addr) & mask6(p)))
 }
 
 /// `ADDR:PORT`, `[ADDR6]:PORT` (Go's `net.JoinHostPort`).

@@ -10,6 +10,7 @@
 //! all the generations and scenarios prove the two paths agree.
 
 use super::owner::RuleKind;
+use super::text::{mask4, mask6};
 use crate::docker::Proto;
 use crate::ruleset::{AddrSel, IfaceSel, IpSpec, Rule, Target};
 use crate::xt::{Dnat, Extension, Masquerade, MatchValue, NatRange, PortRange, TargetValue};
@@ -38,14 +39,12 @@ fn addr(family: Family, ip: IpAddr, prefix: u8, invert: bool) -> Option<AddrSel>
     };
     match (family, ip) {
         (Family::Ipv4, IpAddr::V4(a)) => {
-            let p = u32::from(prefix.min(32));
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
+            let mask = mask4(prefix);
             sel.addr[..4].copy_from_slice(&(u32::from(a) & mask).to_be_bytes());
             sel.mask[..4].copy_from_slice(&mask.to_be_bytes());
         }
         (Family::Ipv6, IpAddr::V6(a)) => {
-            let p = u32::from(prefix.min(128));
-            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
+            let mask = mask6(prefix);
             sel.addr = (u128::from(a) & mask).to_be_bytes();
             sel.mask = mask.to_be_bytes();
         }
