@@ -141,26 +141,6 @@ impl Rule {
     }
 }
 
-/// A rule as a hash key that compares like [`Rule::same_spec`]: finding
-/// rules among thousands (a host's published ports) without comparing
-/// every pair.
-#[derive(Debug, Clone, Copy)]
-pub struct SpecKey<'a>(pub &'a Rule);
-
-impl PartialEq for SpecKey<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.same_spec(other.0)
-    }
-}
-
-impl Eq for SpecKey<'_> {}
-
-impl std::hash::Hash for SpecKey<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        state.write_u64(spec_hash(self.0));
-    }
-}
-
 /// The hash of a rule's spec (what [`Rule::same_spec`] compares). Rules
 /// with equal specs hash alike; it reads the selectors' addresses and
 /// names a word at a time and leaves out what rarely tells two rules apart
