@@ -206,7 +206,7 @@ impl Printer<'_> {
     /// texts are kept per thread: rulesets repeat the same matches and
     /// targets thousands of times.
     fn extension(&self, ext: &Extension, side: Side, ctx: &SaveCtx<'_>, out: &mut String) {
-        if matches!(ext.name.as_str(), "set" | "SET") {
+        if matches!(&*ext.name, "set" | "SET") {
             return self.extension_text(ext, side, ctx, out);
         }
         let key = MemoKey {
@@ -287,7 +287,7 @@ impl MemoSlot {
         self.key.as_ref() == Some(key)
             && self.revision == ext.revision
             && self.name == ext.name
-            && self.data == ext.data
+            && self.data[..] == ext.data[..]
     }
 
     fn fill(&mut self, key: MemoKey, ext: &Extension) {
@@ -322,7 +322,7 @@ impl Memo {
             | u64::from(key.proto) << 16
             | u64::from(ext.revision) << 32
             | (ext.data.len() as u64) << 40);
-        for bytes in [ext.name.as_bytes(), &ext.data] {
+        for bytes in [ext.name.as_bytes(), &ext.data[..]] {
             let mut words = bytes.chunks_exact(8);
             for w in &mut words {
                 eat(u64::from_ne_bytes([

@@ -1,6 +1,7 @@
 //! `addrtype` match: revision 0 (IPv4 only, `xt_addrtype_info`) and 1
 //! (`xt_addrtype_info_v1`). Type masks are `1 << RTN_*`.
 
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -74,7 +75,7 @@ impl Codec for Addrtype {
         }
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         if revision == 0 {
             return write_payload(&xt_addrtype_info {
                 source: self.source,
@@ -252,7 +253,7 @@ mod tests {
     fn parse(family: Family, args: Args<'_>) -> Result<Vec<u8>, String> {
         let (a, rev) = testing::parse::<Addrtype>(Rule { family, ..V4 }, "addrtype", args)?;
         assert_eq!(rev, 1);
-        Ok(a.encode(1, family))
+        Ok(a.encode(1, family).to_vec())
     }
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).

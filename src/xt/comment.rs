@@ -1,6 +1,7 @@
 //! `comment` match, revision 0 (`xt_comment_info`: 256 bytes of text).
 
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_comment_info, XT_MAX_COMMENT_LEN};
@@ -23,7 +24,7 @@ impl Codec for Comment {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_comment_info {
             comment: text::c_field(&self.text),
         })

@@ -5,6 +5,7 @@
 use super::mark::save_mark_mask;
 use super::options::{self, Seen};
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
+use super::Payload;
 use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -41,7 +42,7 @@ impl Codec for Connmark {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_connmark_mtinfo1 {
             mark: self.mark,
             mask: self.mask,
@@ -163,7 +164,7 @@ impl Codec for ConnmarkTarget {
         Ok(Some(t))
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         if revision == 1 {
             return write_payload(&xt_connmark_tginfo1 {
                 ctmark: self.ctmark,
@@ -337,7 +338,7 @@ mod tests {
     type Args<'a> = &'a [(&'a str, Option<&'a str>, bool)];
 
     fn parsed<T: Parse + Codec>(ext: &str, args: Args<'_>) -> Result<(Vec<u8>, u8), String> {
-        parse::<T>(V4, ext, args).map(|(v, r)| (v.encode(r, Family::Ipv4), r))
+        parse::<T>(V4, ext, args).map(|(v, r)| (v.encode(r, Family::Ipv4).to_vec(), r))
     }
 
     // Payloads captured from iptables 1.8.9 (legacy and nft identical).

@@ -9,6 +9,7 @@ use super::parse::{
     ParseCtx, Services, INVERT, MAND,
 };
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::netfilter::nf_inet_addr;
@@ -140,7 +141,7 @@ impl Codec for Conntrack {
         }))
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         match revision {
             1 => write_payload(&xt_conntrack_mtinfo1 {
                 origsrc_addr: inet(self.origsrc.addr),
@@ -373,7 +374,7 @@ impl Codec for State {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_state_info {
             statemask: self.state_mask,
         })

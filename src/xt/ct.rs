@@ -7,6 +7,7 @@
 use super::options::{self, Seen};
 use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -85,7 +86,7 @@ impl Codec for Ct {
     }
 
     /// The kernel's `ct` pointer is never dumped (it reads as zero).
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         if revision == 0 {
             write_payload(&xt_ct_target_info {
                 flags: self.flags,

@@ -1,6 +1,7 @@
 //! `icmp` (IPv4) and `icmp6` (IPv6) matches, revision 0 (`struct ipt_icmp`
 //! / `ip6t_icmp`: a type and a code range).
 
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::ip6_tables::{ip6t_icmp, IP6T_ICMP_INV};
@@ -50,7 +51,7 @@ impl Codec for Icmp {
         })))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&ipt_icmp {
             r#type: self.0.icmp_type,
             code: [self.0.code_min, self.0.code_max],
@@ -80,7 +81,7 @@ impl Codec for Icmp6 {
         })))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&ip6t_icmp {
             r#type: self.0.icmp_type,
             code: [self.0.code_min, self.0.code_max],
@@ -382,7 +383,7 @@ mod tests {
         ] {
             let (v, rev) = parse::<Icmp>(V4.proto(1), "icmp", &[("icmp-type", Some(arg), invert)])
                 .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv4)), (0, unhex(data)));
+            assert_eq!((rev, v.encode(0, Family::Ipv4).to_vec()), (0, unhex(data)));
         }
         for (arg, invert, data) in [
             ("1/3", false, "0103030000000000"),
@@ -391,7 +392,7 @@ mod tests {
             let (v, rev) =
                 parse::<Icmp6>(V6.proto(58), "icmp6", &[("icmpv6-type", Some(arg), invert)])
                     .expect("parses");
-            assert_eq!((rev, v.encode(0, Family::Ipv6)), (0, unhex(data)));
+            assert_eq!((rev, v.encode(0, Family::Ipv6).to_vec()), (0, unhex(data)));
         }
         roundtrip::<Icmp>(0, Family::Ipv4, "0800ff0100000000", " ! --icmp-type 8");
         roundtrip::<Icmp6>(0, Family::Ipv6, "0103030000000000", " --icmpv6-type 1/3");

@@ -5,6 +5,7 @@
 use super::options::{self};
 use super::parse::{inet_pton, numeric_to_ipaddr, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::netfilter::nf_inet_addr;
@@ -68,7 +69,7 @@ impl Codec for Iprange {
         }
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         if revision == 0 {
             let mut out = Vec::with_capacity(REV0_LEN);
             for a in [&self.src_min, &self.src_max, &self.dst_min, &self.dst_max] {
@@ -76,7 +77,7 @@ impl Codec for Iprange {
             }
             out.push(self.flags);
             out.resize(REV0_LEN, 0);
-            return out;
+            return out.into();
         }
         let inet = |bytes: [u8; 16]| nf_inet_addr { bytes };
         write_payload(&xt_iprange_mtinfo {

@@ -4,6 +4,7 @@
 
 use super::options::{self, Seen};
 use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_rateinfo, XT_LIMIT_SCALE};
@@ -48,7 +49,7 @@ impl Codec for Limit {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_rateinfo {
             avg: self.avg,
             burst: self.burst,

@@ -3,6 +3,7 @@
 use super::options::{self, Seen};
 use super::parse::{parse_uint, xt_opt, OptSpec, Parse, ParseCtx};
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -49,7 +50,7 @@ impl Codec for Log {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_log_info {
             level: self.level,
             logflags: self.logflags,

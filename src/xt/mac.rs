@@ -4,6 +4,7 @@
 use super::options::Seen;
 use super::parse::{strtoul, xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
 use super::text;
+use super::Payload;
 use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_mac_info;
@@ -33,7 +34,7 @@ impl Codec for Mac {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_mac_info {
             srcaddr: self.source,
             _pad: [0; 2],

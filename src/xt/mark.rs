@@ -4,6 +4,7 @@
 
 use super::options::{self, Seen};
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
+use super::Payload;
 use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{xt_mark_mtinfo1, xt_mark_tginfo2};
@@ -46,7 +47,7 @@ impl Codec for Mark {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_mark_mtinfo1 {
             mark: self.mark,
             mask: self.mask,
@@ -174,7 +175,7 @@ impl Codec for MarkTarget {
         }
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         match revision {
             // A revision-2 value asked for in an old layout keeps its mark
             // as a plain set (the old layouts have no mask).
@@ -188,7 +189,7 @@ impl Codec for MarkTarget {
                     out.push(old.mode.unwrap_or(0));
                     out.resize(OLD_V1_LEN, 0);
                 }
-                out
+                out.into()
             }
             _ => write_payload(&xt_mark_tginfo2 {
                 mark: self.mark,

@@ -25,6 +25,7 @@ mod multiport;
 mod nat;
 mod options;
 mod owner;
+mod payload;
 mod physdev;
 mod pkttype;
 mod reject;
@@ -48,6 +49,7 @@ pub use multiport::Multiport;
 pub use nat::{Dnat, Masquerade, NatRange, Redirect, Snat};
 pub use owner::Owner;
 pub use parse::{Arg, OptSpec, ParseCtx, Services};
+pub use payload::Payload;
 pub use physdev::Physdev;
 pub use pkttype::Pkttype;
 pub use reject::Reject;
@@ -58,6 +60,7 @@ use crate::Family;
 use nfdoctor_sys::xt_align;
 use parse::Parse;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// Which side of a rule an extension sits on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,19 +73,42 @@ pub enum Kind {
 /// A match or target exactly as the kernel holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Extension {
-    pub name: String,
+    /// The names this codec knows are shared, not copied per rule.
+    pub name: Cow<'static, str>,
     pub revision: u8,
     /// The payload after the 32-byte header, padded to `XT_ALIGN`.
-    pub data: Vec<u8>,
+    pub data: Payload,
 }
 
 impl Extension {
-    pub fn new(name: impl Into<String>, revision: u8, data: Vec<u8>) -> Self {
+    pub fn new(name: impl Into<Cow<'static, str>>, revision: u8, data: impl Into<Payload>) -> Self {
         Extension {
-            name: name.into(),
+            name: known_name(name.into()),
             revision,
-            data,
+            data: data.into(),
         }
+    }
+}
+
+/// An extension name as the kernel gives it (lossily decoded): the codec's
+/// own string when it knows it, without copying.
+pub fn name_from_bytes(bytes: &[u8]) -> Cow<'static, str> {
+    let known = std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|n| MatchValue::static_name(n).or_else(|| TargetValue::static_name(n)));
+    match known {
+        Some(n) => Cow::Borrowed(n),
+        None => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
+    }
+}
+
+/// `name`, as the codec's own `'static` name when it knows it.
+fn known_name(name: Cow<'static, str>) -> Cow<'static, str> {
+    match name {
+        Cow::Owned(n) => MatchValue::static_name(&n)
+            .or_else(|| TargetValue::static_name(&n))
+            .map_or(Cow::Owned(n), Cow::Borrowed),
+        borrowed => borrowed,
     }
 }
 
@@ -152,11 +178,9 @@ pub(crate) fn invert_flag(name: &str, revision: u8, raw: impl Into<i64>) -> Resu
 }
 
 /// The payload bytes of `value`, zero-padded to `XT_ALIGN`.
-pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Vec<u8> {
+pub(crate) fn write_payload<T: nfdoctor_sys::Pod>(value: &T) -> Payload {
     let bytes = value.as_bytes();
-    // One allocation, padding included.
-    let mut out = Vec::with_capacity(xt_align(bytes.len()));
-    out.extend_from_slice(bytes);
+    let mut out = Payload::from(bytes);
     out.resize(xt_align(bytes.len()), 0);
     out
 }
@@ -174,7 +198,7 @@ macro_rules! typed_values {
             /// Decodes `ext`; `Ok(None)` for extensions or revisions this
             /// codec does not type (their bytes are kept as they are).
             pub fn decode(ext: &Extension, family: Family) -> Result<Option<Self>, XtError> {
-                match ext.name.as_str() {
+                match &*ext.name {
                     $($name => <$ty as Codec>::decode(ext.revision, family, &ext.data).map(|v| v.map($enum::$variant)),)*
                     _ => Ok(None),
                 }
@@ -206,6 +230,14 @@ macro_rules! typed_values {
             /// Whether `name` is an extension this codec knows.
             pub fn knows(name: &str) -> bool {
                 matches!(name, $($name)|*)
+            }
+
+            /// `name` as this codec's own string, when it knows it.
+            pub fn static_name(name: &str) -> Option<&'static str> {
+                match name {
+                    $($name => Some($name),)*
+                    _ => None,
+                }
             }
 
             /// The kernel's name for the extension.
@@ -253,7 +285,7 @@ macro_rules! typed_values {
 pub(crate) trait Codec: Sized {
     /// `Ok(None)`: a revision this codec does not type.
     fn decode(revision: u8, family: Family, data: &[u8]) -> Result<Option<Self>, XtError>;
-    fn encode(&self, revision: u8, family: Family) -> Vec<u8>;
+    fn encode(&self, revision: u8, family: Family) -> Payload;
     fn save(&self, ctx: &SaveCtx<'_>, out: &mut String);
     fn alias(&self) -> Option<&'static str> {
         None

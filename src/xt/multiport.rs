@@ -1,6 +1,7 @@
 //! `multiport` match: revision 0 (`struct xt_multiport`, port list) and
 //! revision 1 (`xt_multiport_v1`, ranges and inversion). Ports host order.
 
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -48,7 +49,7 @@ impl Codec for Multiport {
         }
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         let count = self.ports.len().min(XT_MULTI_PORTS);
         let mut ports = [0u16; XT_MULTI_PORTS];
         ports[..count].copy_from_slice(&self.ports[..count]);

@@ -5,6 +5,7 @@
 use super::options::Seen;
 use super::parse::{inet_pton, strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, Services, MAND};
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::netfilter::nf_inet_addr;
@@ -90,7 +91,7 @@ impl NatRange {
         }
     }
 
-    fn encode(&self, revision: u8, family: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, family: Family) -> Payload {
         match (revision, family) {
             (0, Family::Ipv4) => write_payload(&nf_nat_ipv4_multi_range_compat {
                 rangesize: 1,
@@ -230,7 +231,7 @@ macro_rules! nat_target {
                 }))
             }
 
-            fn encode(&self, revision: u8, family: Family) -> Vec<u8> {
+            fn encode(&self, revision: u8, family: Family) -> Payload {
                 self.range.encode(revision, family)
             }
 

@@ -4,6 +4,7 @@
 
 use super::options::Seen;
 use super::parse::{strtoul_prefix, xt_opt, OptSpec, Parse, ParseCtx, INVERT};
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -40,7 +41,7 @@ impl Codec for Owner {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_owner_match_info {
             uid_min: self.uid_min,
             uid_max: self.uid_max,

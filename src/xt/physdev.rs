@@ -4,6 +4,7 @@
 use super::options::Seen;
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT};
 use super::text;
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::netfilter::IFNAMSIZ;
@@ -63,7 +64,7 @@ impl Codec for Physdev {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_physdev_info {
             physindev: name_field(&self.physindev),
             in_mask: self.in_mask,

@@ -3,6 +3,7 @@
 
 use super::options::Seen;
 use super::parse::{xt_opt, OptSpec, Parse, ParseCtx, INVERT, MAND};
+use super::Payload;
 use super::{invert_flag, read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::xt_pkttype_info;
@@ -46,7 +47,7 @@ impl Codec for Pkttype {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&xt_pkttype_info {
             pkttype: self.pkttype,
             invert: i32::from(self.invert),

@@ -3,6 +3,7 @@
 
 use super::options::Seen;
 use super::parse::{abbreviates, xt_opt, OptSpec, Parse, ParseCtx};
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -82,7 +83,7 @@ impl Codec for Reject {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         write_payload(&ipt_reject_info { with: self.with })
     }
 

@@ -5,6 +5,7 @@
 //! 1.8.x on a current kernel and is left untyped.
 
 use super::parse::{opt, parse_uint, Arg, OptSpec, Parse, ParseCtx};
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::ipset::{IPSET_DIM_MAX, IPSET_INV_MATCH, IPSET_MAXNAMELEN};
@@ -122,7 +123,7 @@ impl Codec for Set {
         }))
     }
 
-    fn encode(&self, revision: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, revision: u8, _: Family) -> Payload {
         let match_set = xt_set_info {
             index: self.index,
             dim: self.dim,

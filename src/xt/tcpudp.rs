@@ -4,6 +4,7 @@
 use super::parse::{
     opt, parse_port_range, parse_uint, proto_name_for_ports, Arg, OptSpec, Parse, ParseCtx,
 };
+use super::Payload;
 use super::{read_payload, write_payload, Codec, SaveCtx, XtError};
 use crate::Family;
 use nfdoctor_sys::xt::{
@@ -107,7 +108,7 @@ impl Codec for Tcp {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         let mut invflags = 0;
         if self.sport.invert {
             invflags |= XT_TCP_INV_SRCPT;
@@ -220,7 +221,7 @@ impl Codec for Udp {
         }))
     }
 
-    fn encode(&self, _: u8, _: Family) -> Vec<u8> {
+    fn encode(&self, _: u8, _: Family) -> Payload {
         let mut invflags = 0;
         if self.sport.invert {
             invflags |= XT_UDP_INV_SRCPT;

@@ -12,7 +12,7 @@ use crate::ruleset::{
     builtin_chain, AddrSel, BaseChain, Chain, Counters, IfaceSel, IpSpec, Policy, Rule, Table,
     TableCompat, Target,
 };
-use crate::xt::Extension;
+use crate::xt::{name_from_bytes, Extension};
 use crate::Family;
 use nfdoctor_sys::ip6_tables::{ip6t_entry, IP6T_F_GOTO, IP6T_F_PROTO, IP6T_F_TOS};
 use nfdoctor_sys::ip_tables::{
@@ -22,6 +22,7 @@ use nfdoctor_sys::ip_tables::{
 use nfdoctor_sys::netfilter::{NF_ACCEPT, NF_DROP, NF_INET_NUMHOOKS, NF_QUEUE};
 use nfdoctor_sys::x_tables::{xt_entry_match, xt_entry_target, XT_EXTENSION_MAXNAMELEN, XT_RETURN};
 use nfdoctor_sys::{c_name_bytes, Pod};
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 /// Where each hook's chain starts and where its policy entry sits, from
@@ -220,16 +221,10 @@ fn header_offsets(family: Family, bytes: &[u8]) -> Option<(u16, u16)> {
     ))
 }
 
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Replaces `s` with `bytes` (lossily decoded), keeping its allocation.
-fn set_lossy(s: &mut String, bytes: &[u8]) {
-    s.clear();
-    match std::str::from_utf8(bytes) {
-        Ok(text) => s.push_str(text),
-        Err(_) => s.push_str(&String::from_utf8_lossy(bytes)),
+/// Sets `name` to `bytes` (lossily decoded), unless it is that already.
+fn set_name(name: &mut Cow<'static, str>, bytes: &[u8]) {
+    if name.as_bytes() != bytes {
+        *name = name_from_bytes(bytes);
     }
 }
 
@@ -246,16 +241,16 @@ pub fn parse_entries(family: Family, table: &str, blob: &[u8]) -> Result<Vec<Raw
             })?;
         let matches: Vec<Extension> = f
             .matches(header_len)
-            .map(|(name, rev, data)| Extension::new(lossy(name), rev, data.to_vec()))
+            .map(|(name, rev, data)| Extension::new(name_from_bytes(name), rev, data))
             .collect();
         let target = match f.verdict() {
             Some(v) => RawTarget::Standard(v),
             None => match f.target_name() {
                 b"ERROR" => RawTarget::Error(crate::xt::text::c_string(f.target_data())),
                 name => RawTarget::Ext(Extension::new(
-                    lossy(name),
+                    name_from_bytes(name),
                     f.target_revision(),
-                    f.target_data().to_vec(),
+                    f.target_data(),
                 )),
             },
         };
@@ -641,14 +636,14 @@ impl TableIndex {
         for (name, revision, data) in frame.matches(entry_header_len(self.family)) {
             match rule.matches.get_mut(n) {
                 Some(m) => {
-                    set_lossy(&mut m.name, name);
+                    set_name(&mut m.name, name);
                     m.revision = revision;
                     m.data.clear();
                     m.data.extend_from_slice(data);
                 }
                 None => rule
                     .matches
-                    .push(Extension::new(lossy(name), revision, data.to_vec())),
+                    .push(Extension::new(name_from_bytes(name), revision, data)),
             }
             n += 1;
         }
@@ -667,13 +662,13 @@ impl TableIndex {
                 );
                 match std::mem::replace(&mut rule.target, Target::Continue) {
                     Target::Ext(mut x) => {
-                        set_lossy(&mut x.name, name);
+                        set_name(&mut x.name, name);
                         x.revision = revision;
                         x.data.clear();
                         x.data.extend_from_slice(data);
                         Target::Ext(x)
                     }
-                    _ => Target::Ext(Extension::new(lossy(name), revision, data.to_vec())),
+                    _ => Target::Ext(Extension::new(name_from_bytes(name), revision, data)),
                 }
             }
         };
@@ -787,9 +782,9 @@ mod tests {
                         return Err(err(offset, format!("bad match size {size} at +{at}")));
                     }
                     matches.push(Extension::new(
-                        String::from_utf8_lossy(c_name_bytes(&m.name)).into_owned(),
+                        name_from_bytes(c_name_bytes(&m.name)),
                         m.revision,
-                        rest[at + 32..at + size].to_vec(),
+                        &rest[at + 32..at + size],
                     ));
                     at += size;
                 }
@@ -809,11 +804,7 @@ mod tests {
                         RawTarget::Standard(i32::from_ne_bytes([v[0], v[1], v[2], v[3]]))
                     }
                     b"ERROR" => RawTarget::Error(crate::xt::text::c_string(t_data)),
-                    _ => RawTarget::Ext(Extension::new(
-                        String::from_utf8_lossy(name).into_owned(),
-                        t.revision,
-                        t_data.to_vec(),
-                    )),
+                    _ => RawTarget::Ext(Extension::new(name_from_bytes(name), t.revision, t_data)),
                 };
                 let unconditional = matches.is_empty() && spec == IpSpec::default() && !goto;
                 entries.push(RawEntry {
