@@ -25,6 +25,7 @@ pub mod discover;
 pub mod error;
 pub mod facts;
 pub mod http;
+pub mod short;
 pub mod state;
 pub mod time;
 pub mod version;
@@ -39,7 +40,7 @@ pub use version::{ApiVersion, NEWEST_KNOWN, OLDEST_SUPPORTED};
 
 use crate::host::HostRoot;
 use http::{decode_json, encode_segment};
-use wire::{ContainerSummary, NetworkResource, VersionResponse};
+use wire::{NetworkResource, SummaryId, VersionResponse};
 
 /// The bodies of every answer, as received: for fixtures and debugging.
 /// [`decode`](Self::decode) gives what [`Snapshot::build`] needs.
@@ -129,7 +130,8 @@ pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
     let networks: Vec<NetworkResource> =
         decode_json(&format!("{}/networks", client.api_prefix()), &raw.networks)?;
     raw.containers = client.get("/containers/json")?.body;
-    let containers: Vec<ContainerSummary> = decode_json(
+    // Only what the requests need: the whole list is decoded with the rest.
+    let containers: Vec<SummaryId> = decode_json(
         &format!("{}/containers/json", client.api_prefix()),
         &raw.containers,
     )?;

@@ -5,6 +5,7 @@
 use super::facts::{
     has_security_option, ApiFacts, Component, BRIDGE_NF_UNREPORTED, FIREWALL_BACKEND_REPORTED,
 };
+use super::short::ShortStr;
 use super::time::Timestamp;
 use super::version::ApiVersion;
 use super::wire::{
@@ -97,8 +98,8 @@ impl PublishedPort {
 pub struct RequestedPort {
     pub proto: Proto,
     pub container_port: u16,
-    pub host_ip: String,
-    pub host_port: String,
+    pub host_ip: ShortStr,
+    pub host_port: ShortStr,
 }
 
 /// A legacy `--link`.

@@ -3,6 +3,7 @@
 //! maps, and fields come and go between API versions); unknown fields are
 //! ignored.
 
+use super::short::ShortStr;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
@@ -190,17 +191,27 @@ pub struct ContainerSummary {
     pub network_settings: SummaryNetworkSettings,
 }
 
+/// An entry of `GET /containers/json`, only as far as naming it goes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct SummaryId {
+    #[serde(rename = "Id", deserialize_with = "nullable")]
+    pub id: String,
+    #[serde(rename = "Names", deserialize_with = "nullable")]
+    pub names: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct SummaryPort {
     #[serde(rename = "IP", deserialize_with = "nullable")]
-    pub ip: String,
+    pub ip: ShortStr,
     #[serde(rename = "PrivatePort", deserialize_with = "nullable")]
     pub private_port: u16,
     #[serde(rename = "PublicPort", deserialize_with = "nullable")]
     pub public_port: u16,
     #[serde(rename = "Type", deserialize_with = "nullable")]
-    pub kind: String,
+    pub kind: ShortStr,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -279,15 +290,15 @@ pub struct ContainerState {
 }
 
 /// `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
-pub type PortMap = BTreeMap<String, Option<Vec<PortBindingWire>>>;
+pub type PortMap = BTreeMap<ShortStr, Option<Vec<PortBindingWire>>>;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct PortBindingWire {
     #[serde(rename = "HostIp", deserialize_with = "nullable")]
-    pub host_ip: String,
+    pub host_ip: ShortStr,
     #[serde(rename = "HostPort", deserialize_with = "nullable")]
-    pub host_port: String,
+    pub host_port: ShortStr,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]

@@ -1,0 +1,192 @@
+//! Short strings of the Engine API's port maps (`"80/tcp"`, `"0.0.0.0"`,
+//! `"8080"`, `"::"`) kept inline: a container publishing a hundred ports
+//! sends about four hundred of them in each of its port maps, and a host
+//! with ten thousand ports would otherwise allocate one per string.
+
+use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::{Serialize, Serializer};
+use std::borrow::Borrow;
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+
+/// The longest string kept inline (an IPv4 address with a port and more).
+const INLINE: usize = 22;
+
+/// A string, compared, hashed, printed and serialized as the `str` it holds.
+#[derive(Clone)]
+pub struct ShortStr(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE] },
+    Heap(Box<str>),
+}
+
+impl ShortStr {
+    pub const fn new() -> ShortStr {
+        ShortStr(Repr::Inline {
+            len: 0,
+            bytes: [0; INLINE],
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
+                // Only ever filled from a whole `&str`.
+                .expect("inline text is UTF-8"),
+            Repr::Heap(s) => s,
+        }
+    }
+}
+
+impl Default for ShortStr {
+    fn default() -> Self {
+        ShortStr::new()
+    }
+}
+
+impl From<&str> for ShortStr {
+    fn from(s: &str) -> Self {
+        if s.len() <= INLINE {
+            let mut bytes = [0; INLINE];
+            bytes[..s.len()].copy_from_slice(s.as_bytes());
+            // `s.len() <= INLINE`, which fits a u8.
+            ShortStr(Repr::Inline {
+                len: s.len() as u8,
+                bytes,
+            })
+        } else {
+            ShortStr(Repr::Heap(s.into()))
+        }
+    }
+}
+
+impl From<String> for ShortStr {
+    fn from(s: String) -> Self {
+        if s.len() <= INLINE {
+            ShortStr::from(s.as_str())
+        } else {
+            ShortStr(Repr::Heap(s.into_boxed_str()))
+        }
+    }
+}
+
+impl Deref for ShortStr {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for ShortStr {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for ShortStr {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for ShortStr {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for ShortStr {}
+
+impl PartialEq<str> for ShortStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ShortStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for ShortStr {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ShortStr {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for ShortStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl fmt::Debug for ShortStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for ShortStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ShortStr {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ShortStr {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = ShortStr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ShortStr, E> {
+                Ok(ShortStr::from(s))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<ShortStr, E> {
+                Ok(ShortStr::from(s))
+            }
+        }
+        d.deserialize_str(Text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_strings_read_and_compare_as_their_text() {
+        let short: ShortStr = serde_json::from_str(r#""80/tcp""#).unwrap();
+        assert!(matches!(short.0, Repr::Inline { len: 6, .. }));
+        assert_eq!(short, "80/tcp");
+        let long = "2001:db8:1234:5678:9abc:def0:1:2";
+        let heap: ShortStr = serde_json::from_str(&format!("{long:?}")).unwrap();
+        assert!(matches!(heap.0, Repr::Heap(_)));
+        assert_eq!(heap.as_str(), long);
+        assert_eq!(short.cmp(&ShortStr::from("443/tcp")), Ordering::Greater);
+        assert_eq!(format!("{short:?}"), r#""80/tcp""#);
+        assert_eq!(serde_json::to_string(&heap).unwrap(), format!("{long:?}"));
+        assert!(serde_json::from_str::<ShortStr>("8080").is_err());
+        let map: std::collections::BTreeMap<ShortStr, u8> =
+            serde_json::from_str(r#"{"80/tcp":1,"53/udp":2}"#).unwrap();
+        assert_eq!(map.get("53/udp"), Some(&2));
+    }
+}
