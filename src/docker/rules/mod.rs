@@ -594,11 +594,12 @@ fn finish_tables(family: Family, mut tables: Vec<sim::SimTable>) -> Vec<Expected
 /// One expected rule from its simulated rule: the typed rule when its
 /// builder made one, else its text parsed and classified.
 fn finish_rule(family: Family, table: &str, chain: &str, r: sim::SimRule) -> ExpectedRule {
-    let mut line = String::with_capacity(4 + chain.len() + r.args.len());
-    line.push_str("-A ");
-    line.push_str(chain);
-    line.push(' ');
-    line.push_str(&r.args);
+    // The rule's own text, with the chain in front: no new string (`Line`
+    // left room for it).
+    let mut line = r.args;
+    for part in [" ", chain, "-A "] {
+        line.insert_str(0, part);
+    }
     let (rule, kind) = match r.typed {
         Some(t) => {
             #[cfg(debug_assertions)]

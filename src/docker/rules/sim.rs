@@ -6,10 +6,10 @@
 
 use super::typed::Typed;
 use super::{ExpectedPolicy, Mode, Origin, Source};
-use crate::ruleset::SpecHasher;
 use crate::ruleset::BUILTIN_CHAINS;
+use crate::ruleset::{KeyIsHash, SpecHasher};
 use std::collections::{HashMap, VecDeque};
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher};
 
 #[derive(Debug, Clone)]
 pub(crate) struct SimRule {
@@ -26,9 +26,16 @@ pub(crate) struct SimChain {
     pub builtin: bool,
     /// A deque: Docker inserts many rules at the top (`-I CHAIN 1`).
     pub rules: VecDeque<SimRule>,
-    /// How many rules have each `args`: `-C` without a scan (a host
-    /// publishes thousands of ports).
-    present: HashMap<String, usize, BuildHasherDefault<SpecHasher>>,
+    /// How many rules have `args` of each hash: `-C` without a scan (a
+    /// host publishes thousands of ports), and without a copy of each
+    /// rule's text. A hash held confirms by a scan.
+    present: HashMap<u64, usize, BuildHasherDefault<KeyIsHash>>,
+}
+
+fn text_hash(args: &str) -> u64 {
+    let mut h = SpecHasher::default();
+    h.write(args.as_bytes());
+    h.finish()
 }
 
 impl SimChain {
@@ -42,7 +49,7 @@ impl SimChain {
     }
 
     fn add(&mut self, at: Option<usize>, rule: SimRule) {
-        *self.present.entry(rule.args.clone()).or_default() += 1;
+        *self.present.entry(text_hash(&rule.args)).or_default() += 1;
         match at {
             Some(0) => self.rules.push_front(rule),
             Some(i) => self.rules.insert(i, rule),
@@ -54,12 +61,21 @@ impl SimChain {
         let Some(rule) = self.rules.remove(i) else {
             return;
         };
-        if let Some(n) = self.present.get_mut(&rule.args) {
+        let hash = text_hash(&rule.args);
+        if let Some(n) = self.present.get_mut(&hash) {
             *n -= 1;
             if *n == 0 {
-                self.present.remove(&rule.args);
+                self.present.remove(&hash);
             }
         }
+    }
+
+    /// Where the first rule with `args` is.
+    fn position(&self, args: &str) -> Option<usize> {
+        if !self.present.contains_key(&text_hash(args)) {
+            return None;
+        }
+        self.rules.iter().position(|r| r.args == args)
     }
 }
 
@@ -124,16 +140,11 @@ impl Sim {
 
     /// `iptables -C`.
     fn exists(&self, table: &str, chain: &str, args: &str) -> bool {
-        self.chain(table, chain)
-            .is_some_and(|c| c.present.contains_key(args))
+        self.find(table, chain, args).is_some()
     }
 
     fn find(&self, table: &str, chain: &str, args: &str) -> Option<usize> {
-        let c = self.chain(table, chain)?;
-        if !c.present.contains_key(args) {
-            return None;
-        }
-        c.rules.iter().position(|r| r.args == args)
+        self.chain(table, chain)?.position(args)
     }
 
     /// `iptables -N CHAIN` (if it does not exist yet).

@@ -166,6 +166,9 @@ pub(crate) struct Line<'a> {
     m: String,
 }
 
+/// `-A ` + a chain name (at most 28 bytes) + a space.
+pub const PREFIX_ROOM: usize = 32;
+
 impl<'a> Line<'a> {
     pub fn new() -> Line<'a> {
         Line::default()
@@ -221,7 +224,7 @@ impl<'a> Line<'a> {
         self
     }
     /// Finishes with `-j TARGET [options]`; returns the arguments after
-    /// `-A CHAIN`.
+    /// `-A CHAIN` (with room to put that in front without a copy).
     pub fn j(self, target: &str) -> String {
         let sels = [
             ("-s", &self.s),
@@ -237,7 +240,8 @@ impl<'a> Line<'a> {
             + self.m.len()
             + target.len()
             + 4;
-        let mut out = String::with_capacity(len);
+        // Room for the `-A CHAIN ` the expected rule's line puts in front.
+        let mut out = String::with_capacity(len + PREFIX_ROOM);
         for (flag, v) in sels {
             if let Some((not, v)) = v {
                 if *not {
