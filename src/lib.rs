@@ -13,6 +13,7 @@ pub mod host;
 pub mod netlink;
 pub mod repair;
 pub mod ruleset;
+pub mod small;
 pub mod xt;
 
 pub use family::Family;

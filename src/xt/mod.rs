@@ -25,7 +25,6 @@ mod multiport;
 mod nat;
 mod options;
 mod owner;
-mod payload;
 mod physdev;
 mod pkttype;
 mod reject;
@@ -49,7 +48,6 @@ pub use multiport::Multiport;
 pub use nat::{Dnat, Masquerade, NatRange, Redirect, Snat};
 pub use owner::Owner;
 pub use parse::{Arg, OptSpec, ParseCtx, Services};
-pub use payload::Payload;
 pub use physdev::Physdev;
 pub use pkttype::Pkttype;
 pub use reject::Reject;
@@ -69,6 +67,12 @@ pub enum Kind {
     Match,
     Target,
 }
+
+/// An extension's payload bytes. Nearly every payload on a Docker host is
+/// a few dozen bytes (`tcp` 16, `DNAT` 48, `MASQUERADE` 24, `addrtype` 16)
+/// and is kept inline; larger ones (`comment` 256, `conntrack` 168) live on
+/// the heap. 48 is `XT_ALIGN(sizeof(struct nf_nat_range2))`.
+pub type Payload = crate::small::SmallBytes<48>;
 
 /// A match or target exactly as the kernel holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

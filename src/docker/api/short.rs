@@ -3,6 +3,7 @@
 //! sends about four hundred of them in each of its port maps, and a host
 //! with ten thousand ports would otherwise allocate one per string.
 
+use crate::small::SmallBytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 use std::borrow::Borrow;
@@ -16,29 +17,17 @@ const INLINE: usize = 22;
 
 /// A string, compared, hashed, printed and serialized as the `str` it holds.
 #[derive(Clone)]
-pub struct ShortStr(Repr);
-
-#[derive(Clone)]
-enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
-    Heap(Box<str>),
-}
+pub struct ShortStr(SmallBytes<INLINE>);
 
 impl ShortStr {
     pub const fn new() -> ShortStr {
-        ShortStr(Repr::Inline {
-            len: 0,
-            bytes: [0; INLINE],
-        })
+        ShortStr(SmallBytes::new())
     }
 
     pub fn as_str(&self) -> &str {
-        match &self.0 {
-            Repr::Inline { len, bytes } => std::str::from_utf8(&bytes[..usize::from(*len)])
-                // Only ever filled from a whole `&str`.
-                .expect("inline text is UTF-8"),
-            Repr::Heap(s) => s,
-        }
+        // SAFETY: a `ShortStr` is only made from a whole `&str` or `String`
+        // (the `From` impls below), so its bytes are UTF-8.
+        unsafe { std::str::from_utf8_unchecked(self.0.as_slice()) }
     }
 }
 
@@ -50,27 +39,13 @@ impl Default for ShortStr {
 
 impl From<&str> for ShortStr {
     fn from(s: &str) -> Self {
-        if s.len() <= INLINE {
-            let mut bytes = [0; INLINE];
-            bytes[..s.len()].copy_from_slice(s.as_bytes());
-            // `s.len() <= INLINE`, which fits a u8.
-            ShortStr(Repr::Inline {
-                len: s.len() as u8,
-                bytes,
-            })
-        } else {
-            ShortStr(Repr::Heap(s.into()))
-        }
+        ShortStr(SmallBytes::from(s.as_bytes()))
     }
 }
 
 impl From<String> for ShortStr {
     fn from(s: String) -> Self {
-        if s.len() <= INLINE {
-            ShortStr::from(s.as_str())
-        } else {
-            ShortStr(Repr::Heap(s.into_boxed_str()))
-        }
+        ShortStr(SmallBytes::from(s.into_bytes()))
     }
 }
 
@@ -175,11 +150,11 @@ mod tests {
     #[test]
     fn short_and_long_strings_read_and_compare_as_their_text() {
         let short: ShortStr = serde_json::from_str(r#""80/tcp""#).unwrap();
-        assert!(matches!(short.0, Repr::Inline { len: 6, .. }));
+        assert!(short.0.is_inline());
         assert_eq!(short, "80/tcp");
         let long = "2001:db8:1234:5678:9abc:def0:1:2";
         let heap: ShortStr = serde_json::from_str(&format!("{long:?}")).unwrap();
-        assert!(matches!(heap.0, Repr::Heap(_)));
+        assert!(!heap.0.is_inline());
         assert_eq!(heap.as_str(), long);
         assert_eq!(short.cmp(&ShortStr::from("443/tcp")), Ordering::Greater);
         assert_eq!(format!("{short:?}"), r#""80/tcp""#);

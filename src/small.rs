@@ -1,31 +1,27 @@
-//! An extension's payload bytes. Nearly every payload on a Docker host is
-//! a few dozen bytes (`tcp` 16, `DNAT` 48, `MASQUERADE` 24, `addrtype` 16):
-//! they are kept inline, so that reading, planning and copying tens of
-//! thousands of port rules allocates nothing for them. Larger ones
-//! (`comment` 256, `conntrack` 168) live on the heap.
+//! Bytes kept inline up to `N`, on the heap beyond: the short values a
+//! Docker host has tens of thousands of (an extension's payload, a port
+//! map's `"80/tcp"`) then cost no allocation to make, copy or free.
 
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
 
-/// The most bytes kept inline (`XT_ALIGN(sizeof(struct nf_nat_range2))`).
-const INLINE: usize = 48;
-
-/// Bytes, compared, hashed and printed as the slice they hold.
+/// Bytes, compared, hashed and printed as the slice they hold. `N` must
+/// fit a `u8`.
 #[derive(Clone)]
-pub struct Payload(Repr);
+pub struct SmallBytes<const N: usize>(Repr<N>);
 
 #[derive(Clone)]
-enum Repr {
-    Inline { len: u8, bytes: [u8; INLINE] },
+enum Repr<const N: usize> {
+    Inline { len: u8, bytes: [u8; N] },
     Heap(Vec<u8>),
 }
 
-impl Payload {
-    pub const fn new() -> Payload {
-        Payload(Repr::Inline {
+impl<const N: usize> SmallBytes<N> {
+    pub const fn new() -> Self {
+        SmallBytes(Repr::Inline {
             len: 0,
-            bytes: [0; INLINE],
+            bytes: [0; N],
         })
     }
 
@@ -43,17 +39,22 @@ impl Payload {
         }
     }
 
+    /// Whether the bytes are held inline.
+    pub fn is_inline(&self) -> bool {
+        matches!(self.0, Repr::Inline { .. })
+    }
+
     pub fn clear(&mut self) {
-        *self = Payload::new();
+        *self = SmallBytes::new();
     }
 
     pub fn extend_from_slice(&mut self, more: &[u8]) {
         match &mut self.0 {
             Repr::Inline { len, bytes } => {
                 let (at, end) = (usize::from(*len), usize::from(*len) + more.len());
-                if end <= INLINE {
+                if end <= N {
                     bytes[at..end].copy_from_slice(more);
-                    // `end <= INLINE`, which fits a u8.
+                    // `end <= N`, which fits a u8.
                     *len = end as u8;
                 } else {
                     let mut v = Vec::with_capacity(end);
@@ -71,109 +72,116 @@ impl Payload {
         let len = self.len();
         if new_len <= len {
             match &mut self.0 {
-                // `new_len <= len <= INLINE`.
+                // `new_len <= len <= N`.
                 Repr::Inline { len, .. } => *len = new_len as u8,
                 Repr::Heap(v) => v.truncate(new_len),
             }
         } else {
-            let fill = vec![value; new_len - len];
-            self.extend_from_slice(&fill);
+            self.extend_from_slice(&vec![value; new_len - len]);
         }
     }
-
-    pub fn to_vec(&self) -> Vec<u8> {
-        self.as_slice().to_vec()
-    }
 }
 
-impl Default for Payload {
+impl<const N: usize> Default for SmallBytes<N> {
     fn default() -> Self {
-        Payload::new()
+        SmallBytes::new()
     }
 }
 
-impl Deref for Payload {
+impl<const N: usize> Deref for SmallBytes<N> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
-impl DerefMut for Payload {
+impl<const N: usize> DerefMut for SmallBytes<N> {
     fn deref_mut(&mut self) -> &mut [u8] {
         self.as_mut_slice()
     }
 }
 
-impl AsRef<[u8]> for Payload {
+impl<const N: usize> AsRef<[u8]> for SmallBytes<N> {
     fn as_ref(&self) -> &[u8] {
         self.as_slice()
     }
 }
 
-impl From<&[u8]> for Payload {
+impl<const N: usize> From<&[u8]> for SmallBytes<N> {
     fn from(bytes: &[u8]) -> Self {
-        let mut p = Payload::new();
-        p.extend_from_slice(bytes);
-        p
+        let mut b = SmallBytes::new();
+        b.extend_from_slice(bytes);
+        b
     }
 }
 
-impl From<Vec<u8>> for Payload {
+impl<const N: usize> From<Vec<u8>> for SmallBytes<N> {
     fn from(v: Vec<u8>) -> Self {
-        if v.len() <= INLINE {
-            Payload::from(v.as_slice())
+        if v.len() <= N {
+            SmallBytes::from(v.as_slice())
         } else {
-            Payload(Repr::Heap(v))
+            SmallBytes(Repr::Heap(v))
         }
     }
 }
 
-impl<const N: usize> From<[u8; N]> for Payload {
-    fn from(bytes: [u8; N]) -> Self {
-        Payload::from(&bytes[..])
+impl<const N: usize, const M: usize> From<[u8; M]> for SmallBytes<N> {
+    fn from(bytes: [u8; M]) -> Self {
+        SmallBytes::from(&bytes[..])
     }
 }
 
-impl PartialEq for Payload {
+impl<const N: usize> PartialEq for SmallBytes<N> {
     fn eq(&self, other: &Self) -> bool {
         self.as_slice() == other.as_slice()
     }
 }
 
-impl Eq for Payload {}
+impl<const N: usize> Eq for SmallBytes<N> {}
 
-impl PartialEq<[u8]> for Payload {
+impl<const N: usize> PartialEq<[u8]> for SmallBytes<N> {
     fn eq(&self, other: &[u8]) -> bool {
         self.as_slice() == other
     }
 }
 
-impl<const N: usize> PartialEq<[u8; N]> for Payload {
-    fn eq(&self, other: &[u8; N]) -> bool {
+impl<const N: usize, const M: usize> PartialEq<[u8; M]> for SmallBytes<N> {
+    fn eq(&self, other: &[u8; M]) -> bool {
         self.as_slice() == other
     }
 }
 
-impl PartialEq<&[u8]> for Payload {
+impl<const N: usize> PartialEq<&[u8]> for SmallBytes<N> {
     fn eq(&self, other: &&[u8]) -> bool {
         self.as_slice() == *other
     }
 }
 
-impl PartialEq<Vec<u8>> for Payload {
+impl<const N: usize> PartialEq<Vec<u8>> for SmallBytes<N> {
     fn eq(&self, other: &Vec<u8>) -> bool {
         self.as_slice() == other.as_slice()
     }
 }
 
-impl Hash for Payload {
+impl<const N: usize> PartialOrd for SmallBytes<N> {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<const N: usize> Ord for SmallBytes<N> {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_slice().cmp(other.as_slice())
+    }
+}
+
+impl<const N: usize> Hash for SmallBytes<N> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.as_slice().hash(state);
     }
 }
 
-impl fmt::Debug for Payload {
+impl<const N: usize> fmt::Debug for SmallBytes<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.as_slice().fmt(f)
     }
@@ -184,13 +192,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn small_payloads_stay_inline_and_large_ones_move_to_the_heap() {
-        let mut p = Payload::from(vec![1u8; 40]);
-        assert!(matches!(p.0, Repr::Inline { len: 40, .. }));
+    fn small_bytes_stay_inline_and_larger_ones_move_to_the_heap() {
+        let mut p = SmallBytes::<48>::from(vec![1u8; 40]);
+        assert!(p.is_inline());
         p.extend_from_slice(&[2; 8]);
-        assert!(matches!(p.0, Repr::Inline { len: 48, .. }));
+        assert!(p.is_inline() && p.len() == 48);
         p.extend_from_slice(&[3]);
-        assert!(matches!(p.0, Repr::Heap(_)));
+        assert!(!p.is_inline());
         let mut want = vec![1u8; 40];
         want.extend_from_slice(&[2; 8]);
         want.push(3);
@@ -201,24 +209,25 @@ mod tests {
         p.resize(4, 0);
         assert_eq!(p.as_slice(), &[1, 1, 1, 1]);
         p.clear();
-        assert!(p.is_empty());
+        assert!(p.is_empty() && p.is_inline());
     }
 
     #[test]
     fn equal_bytes_are_equal_and_hash_alike_wherever_they_live() {
         use std::collections::hash_map::DefaultHasher;
-        let hash = |p: &Payload| {
+        let hash = |p: &SmallBytes<48>| {
             let mut h = DefaultHasher::new();
             p.hash(&mut h);
             h.finish()
         };
-        let inline = Payload::from(&[7u8; 16][..]);
-        let heap = Payload(Repr::Heap(vec![7u8; 16]));
+        let inline = SmallBytes::<48>::from(&[7u8; 16][..]);
+        let heap = SmallBytes::<48>(Repr::Heap(vec![7u8; 16]));
         assert_eq!(inline, heap);
         assert_eq!(hash(&inline), hash(&heap));
         assert_eq!(format!("{inline:?}"), format!("{:?}", vec![7u8; 16]));
         let mut shorter = inline.clone();
         shorter.resize(15, 0);
         assert_ne!(inline, shorter);
+        assert!(shorter < inline);
     }
 }
