@@ -101,12 +101,6 @@ impl<const N: usize> DerefMut for SmallBytes<N> {
     }
 }
 
-impl<const N: usize> AsRef<[u8]> for SmallBytes<N> {
-    fn as_ref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
 impl<const N: usize> From<&[u8]> for SmallBytes<N> {
     fn from(bytes: &[u8]) -> Self {
         let mut b = SmallBytes::new();
@@ -122,12 +116,6 @@ impl<const N: usize> From<Vec<u8>> for SmallBytes<N> {
         } else {
             SmallBytes(Repr::Heap(v))
         }
-    }
-}
-
-impl<const N: usize, const M: usize> From<[u8; M]> for SmallBytes<N> {
-    fn from(bytes: [u8; M]) -> Self {
-        SmallBytes::from(&bytes[..])
     }
 }
 
@@ -160,18 +148,6 @@ impl<const N: usize> PartialEq<&[u8]> for SmallBytes<N> {
 impl<const N: usize> PartialEq<Vec<u8>> for SmallBytes<N> {
     fn eq(&self, other: &Vec<u8>) -> bool {
         self.as_slice() == other.as_slice()
-    }
-}
-
-impl<const N: usize> PartialOrd for SmallBytes<N> {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl<const N: usize> Ord for SmallBytes<N> {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_slice().cmp(other.as_slice())
     }
 }
 
@@ -228,6 +204,5 @@ mod tests {
         let mut shorter = inline.clone();
         shorter.resize(15, 0);
         assert_ne!(inline, shorter);
-        assert!(shorter < inline);
     }
 }

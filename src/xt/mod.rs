@@ -97,10 +97,7 @@ impl Extension {
 /// An extension name as the kernel gives it (lossily decoded): the codec's
 /// own string when it knows it, without copying.
 pub fn name_from_bytes(bytes: &[u8]) -> Cow<'static, str> {
-    let known = std::str::from_utf8(bytes)
-        .ok()
-        .and_then(|n| MatchValue::static_name(n).or_else(|| TargetValue::static_name(n)));
-    match known {
+    match std::str::from_utf8(bytes).ok().and_then(static_name) {
         Some(n) => Cow::Borrowed(n),
         None => Cow::Owned(String::from_utf8_lossy(bytes).into_owned()),
     }
@@ -109,11 +106,14 @@ pub fn name_from_bytes(bytes: &[u8]) -> Cow<'static, str> {
 /// `name`, as the codec's own `'static` name when it knows it.
 fn known_name(name: Cow<'static, str>) -> Cow<'static, str> {
     match name {
-        Cow::Owned(n) => MatchValue::static_name(&n)
-            .or_else(|| TargetValue::static_name(&n))
-            .map_or(Cow::Owned(n), Cow::Borrowed),
+        Cow::Owned(n) => static_name(&n).map_or(Cow::Owned(n), Cow::Borrowed),
         borrowed => borrowed,
     }
+}
+
+/// The codec's own string for a match or target name it knows.
+fn static_name(name: &str) -> Option<&'static str> {
+    MatchValue::static_name(name).or_else(|| TargetValue::static_name(name))
 }
 
 /// A payload that does not decode as its (name, revision) says.

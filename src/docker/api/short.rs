@@ -9,13 +9,12 @@ use serde::{Serialize, Serializer};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
-use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 /// The longest string kept inline (an IPv4 address with a port and more).
 const INLINE: usize = 22;
 
-/// A string, compared, hashed, printed and serialized as the `str` it holds.
+/// A string, compared, printed and serialized as the `str` it holds.
 #[derive(Clone)]
 pub struct ShortStr(SmallBytes<INLINE>);
 
@@ -56,12 +55,6 @@ impl Deref for ShortStr {
     }
 }
 
-impl AsRef<str> for ShortStr {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
 impl Borrow<str> for ShortStr {
     fn borrow(&self) -> &str {
         self.as_str()
@@ -75,12 +68,6 @@ impl PartialEq for ShortStr {
 }
 
 impl Eq for ShortStr {}
-
-impl PartialEq<str> for ShortStr {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
 
 impl PartialEq<&str> for ShortStr {
     fn eq(&self, other: &&str) -> bool {
@@ -97,12 +84,6 @@ impl PartialOrd for ShortStr {
 impl Ord for ShortStr {
     fn cmp(&self, other: &Self) -> Ordering {
         self.as_str().cmp(other.as_str())
-    }
-}
-
-impl Hash for ShortStr {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
     }
 }
 

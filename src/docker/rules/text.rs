@@ -167,7 +167,7 @@ pub(crate) struct Line<'a> {
 }
 
 /// `-A ` + a chain name (at most 28 bytes) + a space.
-pub const PREFIX_ROOM: usize = 32;
+const PREFIX_ROOM: usize = 32;
 
 impl<'a> Line<'a> {
     pub fn new() -> Line<'a> {
