@@ -150,7 +150,7 @@ fn fix_after(version: DockerVersion, backend: Backend, brk: &Break) {
     }
     assert_eq!(code, 0, "{ctx}: fix did not end healthy:\n{out}");
     if matches!(backend, Backend::Nft) && out.contains("changed") {
-        // The check after took the committed rules from the kernel's echo…
+        // The check after took the rules as the confirmed commit left them…
         assert!(
             out.contains("checked without dumping again"),
             "{ctx}: the nf_tables commit was not confirmed:\n{out}"

@@ -8,7 +8,7 @@ use super::error::NetlinkError;
 use super::message::{put_nfnl_message, Messages};
 use super::socket::Transport;
 use super::AttrWriter;
-use nfdoctor_sys::netlink::{NLMSG_ERROR, NLM_F_ACK, NLM_F_ECHO, NLM_F_REQUEST};
+use nfdoctor_sys::netlink::{NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use nfdoctor_sys::nfnetlink::{
     NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES,
 };
@@ -95,6 +95,11 @@ impl Batch {
         self.buf.len()
     }
 
+    /// The messages, as the kernel will read them (sequence numbers aside).
+    pub fn messages(&self) -> Messages<'_> {
+        Messages::new(&self.buf)
+    }
+
     /// Splits into parts of at most `max_bytes` of messages each (a single
     /// larger message makes a part of its own), preferring cuts before a
     /// message `k` for which `cut_ok(k)` holds.
@@ -159,34 +164,6 @@ pub struct Sent {
     /// it): one more than the batch's own when nobody else committed in
     /// between.
     pub genid_after: Option<u32>,
-    /// With [`Connection::send_batch_echoed`]: the kernel's notification of
-    /// each object the batch created or deleted, as it holds it, in the
-    /// order it applied them. `None` when they were not asked for (the
-    /// receive buffer could not hold them).
-    pub echoes: Option<Vec<Echo>>,
-}
-
-/// One notification the kernel sent back for a batch message.
-#[derive(Debug, Clone)]
-pub struct Echo {
-    pub header: nfdoctor_sys::netlink::nlmsghdr,
-    pub payload: Vec<u8>,
-}
-
-impl Echo {
-    pub fn message(&self) -> super::message::Message<'_> {
-        super::message::Message {
-            header: self.header,
-            payload: &self.payload,
-        }
-    }
-}
-
-/// Room asked for the echo of a batch of `bytes`: the kernel's
-/// notifications are about the size of the requests, in skbs whose
-/// overhead the receive buffer also counts.
-fn echo_room(bytes: usize) -> usize {
-    4 * bytes + 256 * 1024
 }
 
 impl<T: Transport> Connection<T> {
@@ -199,16 +176,12 @@ impl<T: Transport> Connection<T> {
         genid: Option<u32>,
         commit: bool,
     ) -> Result<(), BatchError> {
-        self.send_batch_with(batch, genid, commit, false)
-            .map(|_| ())
+        self.send_batch_with(batch, genid, commit).map(|_| ())
     }
 
-    /// [`Self::send_batch`], committing, with every message flagged
-    /// `NLM_F_ECHO` so that the kernel tells what it made of each (as a
-    /// dump would show it, without dumping whole chains again), if the
-    /// socket can queue that much.
-    pub fn send_batch_echoed(&mut self, batch: &Batch, genid: u32) -> Result<Sent, BatchError> {
-        self.send_batch_with(batch, Some(genid), true, true)
+    /// [`Self::send_batch`], committing, with the generation right after.
+    pub fn commit_batch(&mut self, batch: &Batch, genid: u32) -> Result<Sent, BatchError> {
+        self.send_batch_with(batch, Some(genid), true)
     }
 
     fn send_batch_with(
@@ -216,15 +189,7 @@ impl<T: Transport> Connection<T> {
         batch: &Batch,
         genid: Option<u32>,
         commit: bool,
-        echo: bool,
     ) -> Result<Sent, BatchError> {
-        // Notifications that do not fit the receive queue are dropped (and
-        // so could be our replies): echo only when they all fit.
-        let echo = echo
-            && self
-                .transport_mut()
-                .reserve_recv(echo_room(batch.size()))
-                .is_ok_and(|room| room >= echo_room(batch.size()));
         let n = batch.items.len() as u32;
         let first = self.take_seq(n + 3);
         let begin_seq = first;
@@ -238,11 +203,6 @@ impl<T: Transport> Connection<T> {
         for (k, start) in batch.starts.iter().enumerate() {
             let at = base + start + 8;
             out[at..at + 4].copy_from_slice(&(first + 1 + k as u32).to_ne_bytes());
-            if echo {
-                let flags = base + start + 6;
-                let f = u16::from_ne_bytes([out[flags], out[flags + 1]]) | NLM_F_ECHO;
-                out[flags..flags + 2].copy_from_slice(&f.to_ne_bytes());
-            }
         }
         if commit {
             control(&mut out, NFNL_MSG_BATCH_END, end_seq, None);
@@ -271,10 +231,7 @@ impl<T: Transport> Connection<T> {
 
         let mut failures = Vec::new();
         let mut conflict = false;
-        let mut sent = Sent {
-            genid_after: None,
-            echoes: echo.then(Vec::new),
-        };
+        let mut sent = Sent::default();
         let mut buf = vec![0u8; 64 * 1024];
         'recv: loop {
             let len = self
@@ -296,14 +253,6 @@ impl<T: Transport> Connection<T> {
                     continue;
                 }
                 if msg.header.nlmsg_type != NLMSG_ERROR {
-                    if let Some(echoes) = &mut sent.echoes {
-                        if seq > first && seq < end_seq {
-                            echoes.push(Echo {
-                                header: msg.header,
-                                payload: msg.payload.to_vec(),
-                            });
-                        }
-                    }
                     continue;
                 }
                 let Some(err) = msg

@@ -20,13 +20,6 @@ pub trait Transport {
         let _ = bytes;
         Ok(usize::MAX)
     }
-    /// Makes room to queue `bytes` of replies unread; returns the room the
-    /// transport has now, which may be less (`net.core.rmem_max` in a user
-    /// namespace).
-    fn reserve_recv(&mut self, bytes: usize) -> io::Result<usize> {
-        let _ = bytes;
-        Ok(usize::MAX)
-    }
 }
 
 /// netlink refuses a datagram longer than the send buffer less this.
@@ -149,15 +142,6 @@ impl Transport for NetlinkSocket {
         // The kernel doubles the value asked for.
         self.set_send_buffer((bytes + NETLINK_SEND_SLACK).div_ceil(2))?;
         room(self)
-    }
-
-    fn reserve_recv(&mut self, bytes: usize) -> io::Result<usize> {
-        // The kernel reports twice what it grants: half is bookkeeping.
-        let now = self.get_int(libc::SOL_SOCKET, libc::SO_RCVBUF)? as usize / 2;
-        if now >= bytes {
-            return Ok(now);
-        }
-        self.set_recv_buffer(bytes)
     }
 
     fn send(&mut self, datagram: &[u8]) -> io::Result<()> {

@@ -122,8 +122,8 @@ pub fn fix_confirmed<R>(
                 report.actions.extend(repaired.actions);
                 if let Some((rs, genid)) = repaired.confirmed {
                     report.confirmed.push(format!(
-                        "{} nf_tables rules at generation {genid}: the kernel echoed every \
-                         rule it added as planned, and nothing else was committed",
+                        "{} nf_tables rules at generation {genid}: the kernel accepted every \
+                         rule sent, each decodes as planned, and nothing else was committed",
                         exp.family
                     ));
                     confirmed.push((exp.family, rs, genid));

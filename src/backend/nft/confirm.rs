@@ -1,14 +1,18 @@
 //! Committing a change and knowing, without reading the ruleset again, that
 //! the kernel now holds exactly the planned tables. Dumping a chain of tens
-//! of thousands of rules costs the kernel seconds; the proof here costs
-//! nothing extra: the kernel echoes every rule it added (`NLM_F_ECHO`, the
-//! rule as a dump would show it), and the generation read right behind the
-//! batch shows whether anybody else committed around it.
+//! of thousands of rules costs the kernel seconds; the proof here costs the
+//! commit nothing: the kernel acknowledges every message of the batch, the
+//! generation read right behind it shows whether anybody else committed
+//! around it, and every rule the batch adds is decoded back, while the
+//! kernel commits, and must be the planned rule.
+//!
+//! (The kernel could echo each rule it adds instead, `NLM_F_ECHO`, but
+//! filling those notifications made the commit of 2000 rules 20 ms slower,
+//! and it holds an added rule as the expressions it was sent.)
 
 use super::rule::decode_rule;
 use super::write::{build_batch, send_built, send_room, TableChange, WriteError, WriteReport};
-use crate::netlink::batch::Echo;
-use crate::netlink::{Connection, Transport};
+use crate::netlink::{Connection, Message, Transport};
 use crate::ruleset::{spec_hash, Rule};
 use crate::Family;
 use nfdoctor_sys::nf_tables::{NFTA_RULE_CHAIN, NFTA_RULE_TABLE, NFT_MSG_NEWRULE};
@@ -19,15 +23,16 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirmation {
     /// Nobody else committed between the read the plan was made on and the
-    /// generation read right after ours (it moved by exactly one), and the
-    /// kernel echoed every rule it added as planned.
+    /// generation read right after ours (it moved by exactly one), the
+    /// kernel accepted every message, and every rule the batch added
+    /// decodes as planned.
     Confirmed { genid: u32 },
     /// Why not: read the rules again to know them.
     Unconfirmed(String),
 }
 
-/// [`super::write::write_tables`] (committing), confirmed as above when the change is one
-/// batch and the socket can queue the kernel's echo.
+/// [`super::write::write_tables`] (committing), confirmed as above when the
+/// change is one batch.
 pub fn write_tables_confirmed<T: Transport>(
     conn: &mut Connection<T>,
     family: Family,
@@ -47,32 +52,37 @@ pub fn write_tables_confirmed<T: Transport>(
         let why = "the change was committed in several parts".to_string();
         return Ok((report, Confirmation::Unconfirmed(why)));
     }
-    let sent = conn.send_batch_echoed(&batch, genid)?;
+    // The decoding runs beside the commit: the kernel's work is on this
+    // thread.
+    let (sent, decoded) = std::thread::scope(|s| {
+        let decoding = s.spawn(|| added_as_planned(family, changes, batch.messages().flatten()));
+        let sent = conn.commit_batch(&batch, genid);
+        let decoded = decoding
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (sent, decoded)
+    });
+    let sent = sent?;
     report.parts = 1;
     let next = genid.wrapping_add(1);
-    let confirmation = match (sent.genid_after, &sent.echoes) {
+    let confirmation = match (sent.genid_after, decoded) {
         (Some(g), _) if g != next => Confirmation::Unconfirmed(format!(
             "another change was committed right after ours (generation {g}, ours {next})"
         )),
         (None, _) => Confirmation::Unconfirmed("the generation after the commit is unknown".into()),
-        (_, None) => Confirmation::Unconfirmed(
-            "the socket could not queue the kernel's echo of the change".into(),
-        ),
-        (Some(_), Some(echoes)) => match echoed_as_planned(family, changes, echoes) {
-            Ok(()) => Confirmation::Confirmed { genid: next },
-            Err(why) => Confirmation::Unconfirmed(why),
-        },
+        (Some(_), Ok(())) => Confirmation::Confirmed { genid: next },
+        (Some(_), Err(why)) => Confirmation::Unconfirmed(why),
     };
     Ok((report, confirmation))
 }
 
-/// Every rule the change adds (those without a handle in `after`) was
-/// echoed, as the same rule, in the same table and chain, and nothing else
-/// was added.
-pub fn echoed_as_planned(
+/// The `NEWRULE` messages among `messages` add exactly the rules the change
+/// adds (those without a handle in `after`): each decodes to one of them,
+/// in its table and chain, and none is left over.
+pub fn added_as_planned<'m>(
     family: Family,
     changes: &[TableChange<'_>],
-    echoes: &[Echo],
+    messages: impl IntoIterator<Item = Message<'m>>,
 ) -> Result<(), String> {
     let mut planned: HashMap<(&str, &str, u64), Vec<&Rule>> = HashMap::new();
     let mut count = 0usize;
@@ -88,12 +98,14 @@ pub fn echoed_as_planned(
         }
     }
     let newrule = super::read::msg_type(NFT_MSG_NEWRULE);
-    let mut echoed = 0usize;
-    for e in echoes.iter().filter(|e| e.header.nlmsg_type == newrule) {
-        let msg = e.message();
+    let mut added = 0usize;
+    for msg in messages
+        .into_iter()
+        .filter(|m| m.header.nlmsg_type == newrule)
+    {
         let (_, attrs) = msg
             .nfgen()
-            .map_err(|err| format!("an echoed rule is malformed: {err}"))?;
+            .map_err(|err| format!("a rule message is malformed: {err}"))?;
         let name = |kind: u16| {
             attrs
                 .find(kind)
@@ -101,9 +113,8 @@ pub fn echoed_as_planned(
                 .unwrap_or_default()
         };
         let (table, chain) = (name(NFTA_RULE_TABLE), name(NFTA_RULE_CHAIN));
-        let rule = decode_rule(family, &attrs).map_err(|err| {
-            format!("a rule the kernel echoed in {table} {chain} does not decode: {err}")
-        })?;
+        let rule = decode_rule(family, &attrs)
+            .map_err(|err| format!("a rule sent to {table} {chain} does not decode: {err}"))?;
         let found = planned
             .get_mut(&(table, chain, spec_hash(&rule)))
             .and_then(|v| {
@@ -112,14 +123,14 @@ pub fn echoed_as_planned(
             });
         if found.is_none() {
             return Err(format!(
-                "the kernel holds a rule in {table} {chain} that was not planned as such"
+                "a rule sent to {table} {chain} decodes as a rule that was not planned there"
             ));
         }
-        echoed += 1;
+        added += 1;
     }
-    if echoed != count {
+    if added != count {
         return Err(format!(
-            "the kernel echoed {echoed} of the {count} rules added"
+            "the batch adds {added} of the {count} planned rules"
         ));
     }
     Ok(())
@@ -151,9 +162,8 @@ mod tests {
         }
     }
 
-    /// The kernel's echo of `rule` added to filter DOCKER (with a handle,
-    /// as the kernel sends it).
-    fn echo(rule: &Rule, chain: &str) -> Echo {
+    /// A message adding `rule` to filter `chain`.
+    fn added(rule: &Rule, chain: &str) -> Vec<u8> {
         let mut buf = Vec::new();
         put_nfnl_message(
             &mut buf,
@@ -165,19 +175,14 @@ mod tests {
             |w| {
                 w.put_str(NFTA_RULE_TABLE, "filter");
                 w.put_str(NFTA_RULE_CHAIN, chain);
-                w.put_be_u64(nfdoctor_sys::nf_tables::NFTA_RULE_HANDLE, 42);
                 put_rule(w, Family::Ipv4, rule).unwrap();
             },
         );
-        let msg = Messages::new(&buf).next().unwrap().unwrap();
-        Echo {
-            header: msg.header,
-            payload: msg.payload.to_vec(),
-        }
+        buf
     }
 
     #[test]
-    fn the_added_rules_must_come_back_as_planned() {
+    fn the_added_rules_must_decode_as_planned() {
         let mut kept = rule("RETURN");
         kept.handle = Some(3);
         let (a, b) = (rule("ACCEPT"), rule("DROP"));
@@ -187,13 +192,23 @@ mod tests {
             after: &after,
             mode: Mode::Update,
         }];
-        let check = |echoes: &[Echo]| echoed_as_planned(Family::Ipv4, &changes, echoes);
-        // In any order (head insertions come back last first).
-        assert_eq!(check(&[echo(&b, "DOCKER"), echo(&a, "DOCKER")]), Ok(()));
+        let check = |sent: &[Vec<u8>]| {
+            let messages = sent
+                .iter()
+                .map(|m| Messages::new(m).next().unwrap().unwrap());
+            added_as_planned(Family::Ipv4, &changes, messages)
+        };
+        // In any order (head insertions are sent last first).
+        assert_eq!(check(&[added(&b, "DOCKER"), added(&a, "DOCKER")]), Ok(()));
         // One missing, one different, one in another chain, one too many.
-        assert!(check(&[echo(&a, "DOCKER")]).is_err());
-        assert!(check(&[echo(&a, "DOCKER"), echo(&rule("REJECT"), "DOCKER")]).is_err());
-        assert!(check(&[echo(&a, "DOCKER"), echo(&b, "FORWARD")]).is_err());
-        assert!(check(&[echo(&a, "DOCKER"), echo(&b, "DOCKER"), echo(&b, "DOCKER")]).is_err());
+        assert!(check(&[added(&a, "DOCKER")]).is_err());
+        assert!(check(&[added(&a, "DOCKER"), added(&rule("REJECT"), "DOCKER")]).is_err());
+        assert!(check(&[added(&a, "DOCKER"), added(&b, "FORWARD")]).is_err());
+        assert!(check(&[
+            added(&a, "DOCKER"),
+            added(&b, "DOCKER"),
+            added(&b, "DOCKER")
+        ])
+        .is_err());
     }
 }
