@@ -291,11 +291,21 @@ pub fn build_batch(
                 }
                 continue;
             }
-            let kept: HashSet<u64> = ch
+            let kept: Vec<u64> = ch
                 .after
                 .chain(name)
                 .map(|c| c.rules.iter().filter_map(|r| r.handle).collect())
                 .unwrap_or_default();
+            // Usually every rule stays, in order: no set of thousands of
+            // handles to build then.
+            if kept
+                .iter()
+                .copied()
+                .eq(old.rules.iter().filter_map(|r| r.handle))
+            {
+                continue;
+            }
+            let kept: HashSet<u64> = kept.into_iter().collect();
             for (i, r) in old.rules.iter().enumerate() {
                 let Some(h) = r.handle else { continue };
                 if kept.contains(&h) {
