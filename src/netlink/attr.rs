@@ -69,12 +69,18 @@ impl<'a> Attr<'a> {
         })
     }
 
+    /// A NUL-terminated string's bytes, without the NUL (which may be
+    /// missing, as for [`Self::str`]).
+    pub fn c_bytes(&self) -> &'a [u8] {
+        let bytes = self.payload;
+        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+        &bytes[..end]
+    }
+
     /// A NUL-terminated string (the NUL is part of the payload; a missing NUL
     /// is tolerated, as the kernel does for `NLA_STRING`).
     pub fn str(&self) -> Result<&'a str, AttrError> {
-        let bytes = self.payload;
-        let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-        std::str::from_utf8(&bytes[..end]).map_err(|_| AttrError::BadString { kind: self.kind })
+        std::str::from_utf8(self.c_bytes()).map_err(|_| AttrError::BadString { kind: self.kind })
     }
 
     /// The attributes nested in this one.
@@ -106,6 +112,47 @@ impl<'a> Attrs<'a> {
     }
 
     /// The first attribute of type `kind`, or an error naming `context`.
+    pub fn get(&self, kind: u16, context: &'static str) -> Result<Attr<'a>, AttrError> {
+        self.find(kind).ok_or(AttrError::Missing { kind, context })
+    }
+
+    /// The same lookups, from one pass over the attributes: for a nest
+    /// whose attributes are read one by one (an expression's, tens of
+    /// thousands of times in a dump).
+    pub fn by_kind(&self) -> ByKind<'a> {
+        let mut first = [None; BY_KIND];
+        for a in self.clone().flatten() {
+            if let Some(slot) = first.get_mut(usize::from(a.kind)) {
+                slot.get_or_insert(a);
+            }
+        }
+        ByKind {
+            first,
+            attrs: self.clone(),
+        }
+    }
+}
+
+/// Attribute types [`ByKind`] indexes (nf_tables expressions use fewer).
+const BY_KIND: usize = 16;
+
+/// [`Attrs::find`] and [`Attrs::get`] over attributes indexed by type.
+#[derive(Debug, Clone)]
+pub struct ByKind<'a> {
+    first: [Option<Attr<'a>>; BY_KIND],
+    attrs: Attrs<'a>,
+}
+
+impl<'a> ByKind<'a> {
+    /// As [`Attrs::find`].
+    pub fn find(&self, kind: u16) -> Option<Attr<'a>> {
+        match self.first.get(usize::from(kind)) {
+            Some(a) => *a,
+            None => self.attrs.find(kind),
+        }
+    }
+
+    /// As [`Attrs::get`].
     pub fn get(&self, kind: u16, context: &'static str) -> Result<Attr<'a>, AttrError> {
         self.find(kind).ok_or(AttrError::Missing { kind, context })
     }
@@ -241,6 +288,28 @@ mod tests {
         let a = Attrs::new(&buf).next().unwrap().unwrap();
         assert_eq!(a.kind, 1);
         assert_eq!(a.str().unwrap(), "filter");
+    }
+
+    #[test]
+    fn indexed_lookups_find_what_a_scan_finds() {
+        let mut buf = Vec::new();
+        let mut w = AttrWriter::new(&mut buf);
+        w.put_be_u32(3, 1)
+            .put_be_u32(40, 2)
+            .put_be_u32(3, 3)
+            .put_be_u32(0, 4);
+        // A truncated header ends the scan, as for `find`.
+        buf.extend_from_slice(&[8, 0, 5]);
+        let attrs = Attrs::new(&buf);
+        let by_kind = attrs.by_kind();
+        for kind in [0, 3, 5, 15, 16, 40, 41] {
+            assert_eq!(by_kind.find(kind), attrs.find(kind), "kind {kind}");
+        }
+        assert_eq!(by_kind.find(3).unwrap().be_u32(), Ok(1), "the first one");
+        assert!(matches!(
+            by_kind.get(5, "test"),
+            Err(AttrError::Missing { kind: 5, .. })
+        ));
     }
 
     #[test]

@@ -10,7 +10,7 @@ pub mod message;
 pub mod replay;
 pub mod socket;
 
-pub use attr::{Attr, AttrError, AttrWriter, Attrs};
+pub use attr::{Attr, AttrError, AttrWriter, Attrs, ByKind};
 pub use batch::{Batch, BatchError};
 pub use connection::{Connection, DumpEnd, DumpStep, Exchange};
 pub use error::NetlinkError;

@@ -4,7 +4,7 @@
 //! `cmp`/`range`; `counter`; `immediate` verdicts; compat `match`/`target`;
 //! native `limit`. Pure code over netlink attributes.
 
-use crate::netlink::{Attr, AttrError, Attrs};
+use crate::netlink::{Attr, AttrError, Attrs, ByKind};
 use crate::ruleset::{Counters, IfaceSel, IpSpec, Rule, Target};
 use crate::xt::{Extension, MatchValue};
 use crate::Family;
@@ -63,7 +63,8 @@ enum PendingMatch {
 
 struct Decoder {
     family: Family,
-    regs: Vec<RegState>,
+    /// By [`reg_index`]; not on the heap, as a decoder is made per rule.
+    regs: [RegState; 32],
     spec: IpSpec,
     matches: Vec<PendingMatch>,
     /// Index in `matches` of the `tcp`/`udp` match native ports go to.
@@ -93,7 +94,7 @@ impl Decoder {
     fn new(family: Family) -> Self {
         Decoder {
             family,
-            regs: vec![RegState::default(); 32],
+            regs: Default::default(),
             spec: IpSpec::default(),
             matches: Vec::new(),
             tcpudp: None,
@@ -109,9 +110,11 @@ impl Decoder {
         };
     }
 
-    fn expr(&mut self, name: &str, data: Attrs<'_>) -> Result<(), RuleError> {
+    /// One expression, by its name's bytes (matched without checking them
+    /// as UTF-8 first: every rule has several).
+    fn expr(&mut self, name: &[u8], data: ByKind<'_>) -> Result<(), RuleError> {
         match name {
-            "counter" => {
+            b"counter" => {
                 self.counters = Counters {
                     packets: data
                         .find(NFTA_COUNTER_PACKETS)
@@ -125,7 +128,7 @@ impl Decoder {
                         .unwrap_or(0),
                 };
             }
-            "payload" => {
+            b"payload" => {
                 let dreg = data.get(NFTA_PAYLOAD_DREG, "payload")?.be_u32()?;
                 let reg = Reg::Payload {
                     base: data.get(NFTA_PAYLOAD_BASE, "payload")?.be_u32()?,
@@ -134,7 +137,7 @@ impl Decoder {
                 };
                 self.set_dreg(dreg, reg);
             }
-            "meta" => {
+            b"meta" => {
                 let key = data.get(NFTA_META_KEY, "meta")?.be_u32()?;
                 if data.find(NFTA_META_SREG).is_some() {
                     return self.meta_set(key);
@@ -142,7 +145,7 @@ impl Decoder {
                 let dreg = data.get(NFTA_META_DREG, "meta")?.be_u32()?;
                 self.set_dreg(dreg, Reg::Meta(key));
             }
-            "bitwise" => {
+            b"bitwise" => {
                 let sreg = data.get(NFTA_BITWISE_SREG, "bitwise")?.be_u32()?;
                 let dreg = data.get(NFTA_BITWISE_DREG, "bitwise")?.be_u32()?;
                 if let Some(op) = data.find(NFTA_BITWISE_OP) {
@@ -155,7 +158,7 @@ impl Decoder {
                 state.mask = Some(mask);
                 self.regs[reg_index(dreg)] = state;
             }
-            "cmp" => {
+            b"cmp" => {
                 let sreg = data.get(NFTA_CMP_SREG, "cmp")?.be_u32()?;
                 let cmp = Cmp {
                     op: data.get(NFTA_CMP_OP, "cmp")?.be_u32()?,
@@ -164,7 +167,7 @@ impl Decoder {
                 let state = self.regs[reg_index(sreg)].clone();
                 self.cmp(&state, &cmp)?;
             }
-            "range" => {
+            b"range" => {
                 let sreg = data.get(NFTA_RANGE_SREG, "range")?.be_u32()?;
                 let op = data.get(NFTA_RANGE_OP, "range")?.be_u32()?;
                 let from = data_value(data.get(NFTA_RANGE_FROM_DATA, "range")?)?;
@@ -172,7 +175,7 @@ impl Decoder {
                 let state = self.regs[reg_index(sreg)].clone();
                 self.range(&state, op, from, to)?;
             }
-            "immediate" => {
+            b"immediate" => {
                 let dreg = data.get(NFTA_IMMEDIATE_DREG, "immediate")?.be_u32()?;
                 let value = data.get(NFTA_IMMEDIATE_DATA, "immediate")?.nested();
                 if dreg != NFT_REG_VERDICT {
@@ -196,15 +199,23 @@ impl Decoder {
                     _ => Target::Continue,
                 };
             }
-            "match" => {
+            b"match" => {
                 let ext = compat(data, "match")?;
                 self.matches.push(PendingMatch::Ext(ext));
             }
-            "target" => {
+            b"target" => {
                 self.target = Target::Ext(compat(data, "target")?);
             }
-            "limit" => self.limit(data)?,
-            other => return Err(RuleError::Unsupported(other.to_string())),
+            b"limit" => self.limit(data)?,
+            other => {
+                return Err(match std::str::from_utf8(other) {
+                    Ok(name) => RuleError::Unsupported(name.to_string()),
+                    Err(_) => AttrError::BadString {
+                        kind: NFTA_EXPR_NAME,
+                    }
+                    .into(),
+                })
+            }
         }
         Ok(())
     }
@@ -517,7 +528,7 @@ impl Decoder {
         Ok(())
     }
 
-    fn limit(&mut self, data: Attrs<'_>) -> Result<(), RuleError> {
+    fn limit(&mut self, data: ByKind<'_>) -> Result<(), RuleError> {
         let kind = data
             .find(NFTA_LIMIT_TYPE)
             .map(|a| a.be_u32())
@@ -594,9 +605,9 @@ fn ifname(data: &[u8], neq: bool) -> IfaceSel {
     sel
 }
 
-fn compat(data: Attrs<'_>, what: &'static str) -> Result<Extension, RuleError> {
+fn compat(data: ByKind<'_>, what: &'static str) -> Result<Extension, RuleError> {
     // NFTA_MATCH_* and NFTA_TARGET_* share numbers.
-    let name = crate::xt::name_from_bytes(data.get(NFTA_MATCH_NAME, what)?.str()?.as_bytes());
+    let name = crate::xt::name_from_bytes(data.get(NFTA_MATCH_NAME, what)?.c_bytes());
     let rev = data.get(NFTA_MATCH_REV, what)?.be_u32()?;
     let info = data.get(NFTA_MATCH_INFO, what)?.payload;
     Ok(Extension::new(name, rev as u8, info))
@@ -625,13 +636,13 @@ pub fn decode_rule(family: Family, attrs: &Attrs<'_>) -> Result<Rule, RuleError>
             if elem.kind != NFTA_LIST_ELEM {
                 continue;
             }
-            let e = elem.nested();
-            let name = e.get(NFTA_EXPR_NAME, "expression")?.str()?;
+            let e = elem.nested().by_kind();
+            let name = e.get(NFTA_EXPR_NAME, "expression")?;
             let data = e
                 .find(NFTA_EXPR_DATA)
                 .map(|a| a.nested())
                 .unwrap_or_else(|| Attrs::new(&[]));
-            d.expr(name, data)?;
+            d.expr(name.c_bytes(), data.by_kind())?;
         }
     }
     let mut matches: Vec<Extension> = d
