@@ -19,14 +19,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
 
 /// Output of a job, handed over in pieces.
-pub trait Chunk: Send {
+pub trait Chunk: Send + Sized {
     /// Roughly how many bytes it holds (for the budget).
     fn bytes(&self) -> usize;
+
+    /// An empty chunk with this one's room: a worker's next chunk then
+    /// reaches the same size without growing (and copying) on the way.
+    fn empty_like(&self) -> Self;
 }
 
 impl Chunk for String {
     fn bytes(&self) -> usize {
         self.len()
+    }
+
+    fn empty_like(&self) -> Self {
+        String::with_capacity(self.capacity())
     }
 }
 
@@ -34,11 +42,19 @@ impl Chunk for Vec<u8> {
     fn bytes(&self) -> usize {
         self.len()
     }
+
+    fn empty_like(&self) -> Self {
+        Vec::with_capacity(self.capacity())
+    }
 }
 
 impl Chunk for Vec<crate::ruleset::Rule> {
     fn bytes(&self) -> usize {
         self.len() * std::mem::size_of::<crate::ruleset::Rule>()
+    }
+
+    fn empty_like(&self) -> Self {
+        Vec::with_capacity(self.capacity())
     }
 }
 

@@ -878,9 +878,12 @@ where
         let result = reader.dump_rules(job.table, job.chain, Some(self.plan.genid), |r| match r {
             Ok(rule) => {
                 make_chunk(&job, rule, &mut chunk);
-                if chunk.bytes() >= self.chunk && !emit(std::mem::take(&mut chunk)) {
-                    cancelled = true;
-                    return DumpStep::Stop;
+                if chunk.bytes() >= self.chunk {
+                    let next = chunk.empty_like();
+                    if !emit(std::mem::replace(&mut chunk, next)) {
+                        cancelled = true;
+                        return DumpStep::Stop;
+                    }
                 }
                 DumpStep::Continue
             }
