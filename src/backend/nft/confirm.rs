@@ -55,6 +55,8 @@ pub fn write_tables_confirmed<T: Transport>(
     // The decoding runs beside the commit: the kernel's work is on this
     // thread.
     let (sent, decoded) = std::thread::scope(|s| {
+        // (A message of ours that did not frame would end the messages
+        // early: fewer rules than planned, so unconfirmed.)
         let decoding = s.spawn(|| added_as_planned(family, changes, batch.messages().flatten()));
         let sent = conn.commit_batch(&batch, genid);
         let decoded = decoding
