@@ -607,7 +607,7 @@ fn ifname(data: &[u8], neq: bool) -> IfaceSel {
 
 fn compat(data: ByKind<'_>, what: &'static str) -> Result<Extension, RuleError> {
     // NFTA_MATCH_* and NFTA_TARGET_* share numbers.
-    let name = crate::xt::name_from_bytes(data.get(NFTA_MATCH_NAME, what)?.c_bytes());
+    let name = crate::xt::name_from_bytes(data.get(NFTA_MATCH_NAME, what)?.str()?.as_bytes());
     let rev = data.get(NFTA_MATCH_REV, what)?.be_u32()?;
     let info = data.get(NFTA_MATCH_INFO, what)?.payload;
     Ok(Extension::new(name, rev as u8, info))
