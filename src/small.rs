@@ -40,7 +40,8 @@ impl<const N: usize> SmallBytes<N> {
     }
 
     /// Whether the bytes are held inline.
-    pub fn is_inline(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_inline(&self) -> bool {
         matches!(self.0, Repr::Inline { .. })
     }
 

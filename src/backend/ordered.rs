@@ -38,19 +38,9 @@ impl Chunk for String {
     }
 }
 
-impl Chunk for Vec<u8> {
+impl<T: Send> Chunk for Vec<T> {
     fn bytes(&self) -> usize {
-        self.len()
-    }
-
-    fn empty_like(&self) -> Self {
-        Vec::with_capacity(self.capacity())
-    }
-}
-
-impl Chunk for Vec<crate::ruleset::Rule> {
-    fn bytes(&self) -> usize {
-        self.len() * std::mem::size_of::<crate::ruleset::Rule>()
+        self.len() * std::mem::size_of::<T>()
     }
 
     fn empty_like(&self) -> Self {

@@ -157,15 +157,6 @@ fn control(buf: &mut Vec<u8>, msg_type: u16, seq: u32, genid: Option<u32>) {
     );
 }
 
-/// What the kernel said about a batch it applied.
-#[derive(Debug, Clone, Default)]
-pub struct Sent {
-    /// The generation right after the batch (from the GETGEN sent behind
-    /// it): one more than the batch's own when nobody else committed in
-    /// between.
-    pub genid_after: Option<u32>,
-}
-
 impl<T: Transport> Connection<T> {
     /// Sends `batch` in one datagram, checked against generation `genid`
     /// when given; `commit: false` only validates (no `BATCH_END`). Returns
@@ -179,8 +170,10 @@ impl<T: Transport> Connection<T> {
         self.send_batch_with(batch, genid, commit).map(|_| ())
     }
 
-    /// [`Self::send_batch`], committing, with the generation right after.
-    pub fn commit_batch(&mut self, batch: &Batch, genid: u32) -> Result<Sent, BatchError> {
+    /// [`Self::send_batch`], committing. Returns the generation right after
+    /// the batch (from the GETGEN sent behind it): one more than `genid`
+    /// when nobody else committed in between.
+    pub fn commit_batch(&mut self, batch: &Batch, genid: u32) -> Result<Option<u32>, BatchError> {
         self.send_batch_with(batch, Some(genid), true)
     }
 
@@ -189,7 +182,7 @@ impl<T: Transport> Connection<T> {
         batch: &Batch,
         genid: Option<u32>,
         commit: bool,
-    ) -> Result<Sent, BatchError> {
+    ) -> Result<Option<u32>, BatchError> {
         let n = batch.items.len() as u32;
         let first = self.take_seq(n + 3);
         let begin_seq = first;
@@ -231,7 +224,7 @@ impl<T: Transport> Connection<T> {
 
         let mut failures = Vec::new();
         let mut conflict = false;
-        let mut sent = Sent::default();
+        let mut genid_after = None;
         let mut buf = vec![0u8; 64 * 1024];
         'recv: loop {
             let len = self
@@ -246,7 +239,7 @@ impl<T: Transport> Connection<T> {
                         break 'recv;
                     }
                     if let Ok((_, attrs)) = msg.nfgen() {
-                        sent.genid_after = attrs
+                        genid_after = attrs
                             .find(nfdoctor_sys::nf_tables::NFTA_GEN_ID)
                             .and_then(|a| a.be_u32().ok());
                     }
@@ -292,6 +285,6 @@ impl<T: Transport> Connection<T> {
         if !failures.is_empty() {
             return Err(BatchError::Refused { failures });
         }
-        Ok(sent)
+        Ok(genid_after)
     }
 }

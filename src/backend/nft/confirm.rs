@@ -64,10 +64,10 @@ pub fn write_tables_confirmed<T: Transport>(
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (sent, decoded)
     });
-    let sent = sent?;
+    let genid_after = sent?;
     report.parts = 1;
     let next = genid.wrapping_add(1);
-    let confirmation = match (sent.genid_after, decoded) {
+    let confirmation = match (genid_after, decoded) {
         (Some(g), _) if g != next => Confirmation::Unconfirmed(format!(
             "another change was committed right after ours (generation {g}, ours {next})"
         )),

@@ -15,24 +15,14 @@ use std::ops::Deref;
 const INLINE: usize = 22;
 
 /// A string, compared, printed and serialized as the `str` it holds.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ShortStr(SmallBytes<INLINE>);
 
 impl ShortStr {
-    pub const fn new() -> ShortStr {
-        ShortStr(SmallBytes::new())
-    }
-
     pub fn as_str(&self) -> &str {
         // SAFETY: a `ShortStr` is only made from a whole `&str` or `String`
         // (the `From` impls below), so its bytes are UTF-8.
         unsafe { std::str::from_utf8_unchecked(self.0.as_slice()) }
-    }
-}
-
-impl Default for ShortStr {
-    fn default() -> Self {
-        ShortStr::new()
     }
 }
 
@@ -68,12 +58,6 @@ impl PartialEq for ShortStr {
 }
 
 impl Eq for ShortStr {}
-
-impl PartialEq<&str> for ShortStr {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
 
 impl PartialOrd for ShortStr {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
@@ -132,7 +116,7 @@ mod tests {
     fn short_and_long_strings_read_and_compare_as_their_text() {
         let short: ShortStr = serde_json::from_str(r#""80/tcp""#).unwrap();
         assert!(short.0.is_inline());
-        assert_eq!(short, "80/tcp");
+        assert_eq!(short.as_str(), "80/tcp");
         let long = "2001:db8:1234:5678:9abc:def0:1:2";
         let heap: ShortStr = serde_json::from_str(&format!("{long:?}")).unwrap();
         assert!(!heap.0.is_inline());
