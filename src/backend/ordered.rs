@@ -12,6 +12,12 @@
 //!
 //! Jobs may depend on a preparatory task ("prep": fetching a legacy table's
 //! blob); preps run before any job, and a job runs once its prep is done.
+//!
+//! Our own work beside the jobs (the Engine API client and the expectation
+//! built from its answers, while `check` and `fix` dump the rules) holds a
+//! CPU for a while and then ends: it registers as [`busy`], and the engine
+//! keeps a worker waiting for each such CPU, which starts on the heaviest
+//! job left once the work ends.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
@@ -97,23 +103,73 @@ pub enum Delivery<C, E> {
 pub struct Options {
     /// Threads running jobs.
     pub threads: usize,
+    /// Threads more that start only as our [`busy`] work ends, one per
+    /// piece of work that ends.
+    pub late: usize,
     /// Bytes of output held for jobs the consumer has not reached before
     /// their workers wait.
     pub budget: usize,
 }
 
 impl Default for Options {
-    /// As many threads as CPUs are free ([`free_cpus`], at most 8), or
-    /// `NFDOCTOR_THREADS` when set (for measurements).
+    /// As many threads as CPUs are free ([`free_cpus`], at most 8) but those
+    /// our [`busy`] work holds, which come later; or `NFDOCTOR_THREADS`
+    /// when set (for measurements), none later.
     fn default() -> Self {
-        let threads = std::env::var("NFDOCTOR_THREADS")
+        let (threads, late) = match std::env::var("NFDOCTOR_THREADS")
             .ok()
             .and_then(|t| t.parse::<usize>().ok())
-            .unwrap_or_else(free_cpus);
+        {
+            Some(threads) => (threads, 0),
+            None => {
+                let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let busy = busy_now();
+                // Whether or not the load average caught it running.
+                let threads = free_cpus().min(cpus.saturating_sub(busy)).max(1);
+                (threads, busy.min(cpus.min(8).saturating_sub(threads)))
+            }
+        };
         Options {
             threads: threads.clamp(1, 8),
+            late,
             budget: usize::MAX,
         }
+    }
+}
+
+/// How many pieces of [`busy`] work are running.
+static BUSY: Mutex<usize> = Mutex::new(0);
+/// Notified when one ends, and when an engine ends (its late workers then
+/// have nothing to wait for).
+static BUSY_CHANGED: Condvar = Condvar::new();
+
+fn busy_lock() -> MutexGuard<'static, usize> {
+    BUSY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn busy_now() -> usize {
+    *busy_lock()
+}
+
+/// Marks CPU-bound work of ours that runs beside engine jobs and ends on
+/// its own, until the guard drops. Take it before starting the work's
+/// thread, so that an engine starting meanwhile counts it.
+#[must_use = "the work counts as busy until the guard drops"]
+pub fn busy() -> Busy {
+    *busy_lock() += 1;
+    Busy(())
+}
+
+/// See [`busy`].
+#[derive(Debug)]
+pub struct Busy(());
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        let mut busy = busy_lock();
+        *busy = busy.saturating_sub(1);
+        drop(busy);
+        BUSY_CHANGED.notify_all();
     }
 }
 
@@ -280,6 +336,20 @@ impl<J: Jobs> Engine<'_, J> {
         self.cancelled.store(true, Ordering::Relaxed);
         let _guard = self.lock();
         self.changed.notify_all();
+        // Late workers wait on the busy count: taking its lock orders this
+        // after any check of `cancelled` they made before waiting.
+        let _busy = busy_lock();
+        BUSY_CHANGED.notify_all();
+    }
+
+    /// A late worker's start: once at most `busy` pieces of busy work are
+    /// left; false if the engine ended first.
+    fn wait_for_cpu(&self, busy: usize) -> bool {
+        let mut now = busy_lock();
+        while *now > busy && !self.is_cancelled() {
+            now = BUSY_CHANGED.wait(now).unwrap_or_else(|e| e.into_inner());
+        }
+        !self.is_cancelled()
     }
 
     fn work(&self) {
@@ -337,7 +407,9 @@ pub fn run<J: Jobs>(
     if count == 0 {
         return;
     }
-    if options.threads <= 1 {
+    let busy = busy_now();
+    let late = options.late.min(busy);
+    if options.threads <= 1 && late == 0 {
         return run_here(jobs, count, consume);
     }
     let engine = Engine {
@@ -359,16 +431,51 @@ pub fn run<J: Jobs>(
         changed: Condvar::new(),
         cancelled: AtomicBool::new(false),
     };
-    let threads = options.threads.clamp(1, count.max(jobs.preps()));
+    // One thread with work of ours still busy: the calling thread runs the
+    // jobs in order itself, as `run_here` does, and the late workers take
+    // the heaviest jobs ahead of it once they start. (Handing every chunk
+    // to the calling thread from a worker would make three busy threads,
+    // which cost most where CPUs are few.) Preps need a worker thread.
+    let inline = options.threads <= 1 && jobs.preps() == 0;
+    let threads = if inline {
+        0
+    } else {
+        options.threads.clamp(1, count.max(jobs.preps()))
+    };
     std::thread::scope(|scope| {
         for _ in 0..threads {
             scope.spawn(|| engine.work());
         }
+        for k in 1..=late {
+            let engine = &engine;
+            scope.spawn(move || {
+                if engine.wait_for_cpu(busy - k) {
+                    engine.work();
+                }
+            });
+        }
         let _cancel = CancelOnDrop(&engine);
+        let mut own = None;
         'jobs: for job in 0..count {
             let mut state = engine.lock();
             state.head = job;
             engine.changed.notify_all();
+            if inline && !state.slots[job].assigned {
+                state.slots[job].assigned = true;
+                drop(state);
+                let worker = own.get_or_insert_with(|| jobs.worker());
+                let mut stopped = false;
+                let end = jobs.run(worker, job, &mut |chunk| {
+                    stopped = stopped || consume(job, Delivery::Chunk(chunk)).is_break();
+                    !stopped
+                });
+                if stopped || consume(job, Delivery::End(end)).is_break() {
+                    break 'jobs;
+                }
+                engine.lock().slots[job].finished = true;
+                engine.changed.notify_all();
+                continue 'jobs;
+            }
             loop {
                 if let Some((chunk, bytes)) = state.slots[job].chunks.pop_front() {
                     state.buffered -= bytes;
@@ -451,6 +558,7 @@ mod tests {
                 10,
                 &Options {
                     threads: 2,
+                    late: 0,
                     budget: 0,
                 },
                 |_, _| ControlFlow::Continue(()),
@@ -513,6 +621,95 @@ mod tests {
         seen
     }
 
+    /// Job 0 ends the busy work it holds, then takes its time; every job
+    /// records the thread it ran on.
+    struct Handing {
+        busy: Mutex<Option<Busy>>,
+        ran_on: Mutex<Vec<(usize, std::thread::ThreadId)>>,
+    }
+
+    impl Jobs for Handing {
+        type Chunk = Vec<u8>;
+        type End = usize;
+        type Worker = ();
+
+        fn worker(&self) {}
+
+        fn weight(&self, job: usize) -> u64 {
+            job as u64
+        }
+
+        fn run(&self, _: &mut (), job: usize, emit: &mut dyn FnMut(Vec<u8>) -> bool) -> usize {
+            if job == 0 {
+                drop(self.busy.lock().unwrap().take());
+                // Time for the late worker to start on the heaviest job.
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            let me = std::thread::current().id();
+            self.ran_on.lock().unwrap().push((job, me));
+            emit(vec![job as u8; 3]);
+            job
+        }
+    }
+
+    fn in_order(count: usize) -> Vec<(usize, usize, usize)> {
+        (0..count)
+            .flat_map(|j| [(j, 3, usize::MAX), (j, 0, j)])
+            .collect()
+    }
+
+    fn collect_any<J: Jobs<Chunk = Vec<u8>, End = usize>>(
+        jobs: &J,
+        count: usize,
+        options: &Options,
+    ) -> Vec<(usize, usize, usize)> {
+        let mut seen = Vec::new();
+        run(jobs, count, options, |job, d| {
+            seen.push(match d {
+                Delivery::Chunk(c) => (job, c.len(), usize::MAX),
+                Delivery::End(e) => (job, 0, e),
+            });
+            ControlFlow::Continue(())
+        });
+        seen
+    }
+
+    #[test]
+    fn a_late_worker_takes_the_heaviest_job_once_the_busy_work_ends() {
+        let jobs = Handing {
+            busy: Mutex::new(Some(busy())),
+            ran_on: Mutex::new(Vec::new()),
+        };
+        let options = Options {
+            threads: 1,
+            late: 1,
+            budget: usize::MAX,
+        };
+        assert_eq!(collect_any(&jobs, 5, &options), in_order(5));
+        let me = std::thread::current().id();
+        let ran_on = jobs.ran_on.into_inner().unwrap();
+        let thread_of = |job| ran_on.iter().find(|(j, _)| *j == job).map(|(_, t)| *t);
+        // The calling thread runs the jobs in order itself, but the heaviest
+        // one, which the late worker took while job 0 still ran.
+        assert_eq!(thread_of(0), Some(me));
+        assert_ne!(thread_of(4), Some(me), "{ran_on:?}");
+        assert_eq!(ran_on.first().map(|(j, _)| *j), Some(4), "{ran_on:?}");
+    }
+
+    #[test]
+    fn an_engine_ends_without_waiting_for_busy_work() {
+        let _busy = busy();
+        let jobs = Counting { size: 10, preps: 0 };
+        for threads in [1, 2] {
+            let options = Options {
+                threads,
+                late: 1,
+                budget: usize::MAX,
+            };
+            assert_eq!(collect(&jobs, 6, &options).len(), 15 + 6);
+        }
+    }
+
     #[test]
     fn output_arrives_in_job_order_whatever_the_threads_and_budget() {
         let expected: Vec<_> = (0..20)
@@ -526,7 +723,15 @@ mod tests {
             for budget in [0, 15, usize::MAX] {
                 for preps in [0, 1, 3] {
                     let jobs = Counting { size: 10, preps };
-                    let got = collect(&jobs, 20, &Options { threads, budget });
+                    let got = collect(
+                        &jobs,
+                        20,
+                        &Options {
+                            threads,
+                            late: 0,
+                            budget,
+                        },
+                    );
                     assert_eq!(
                         got, expected,
                         "threads {threads} budget {budget} preps {preps}"
@@ -553,6 +758,7 @@ mod tests {
             50,
             &Options {
                 threads: 4,
+                late: 0,
                 budget: 0,
             },
             |_, d| {

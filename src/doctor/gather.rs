@@ -28,7 +28,12 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             let modules = collect_modules(&root, None, Some(&env.privileges));
             (env, modules)
         });
-        let docker = s.spawn(|| {
+        // The dumps get this thread's CPU as soon as it is done (see
+        // `ordered::busy`): on a big host the expectation is ready long
+        // before the biggest chain is dumped, and the next one then starts.
+        let busy = crate::backend::ordered::busy();
+        let docker = s.spawn(move || {
+            let _busy = busy;
             let snapshot =
                 api::snapshot(opts.docker_host.as_deref(), api::ClientOptions::default());
             // The daemon's options the API does not tell come from the host.

@@ -790,6 +790,9 @@ pub struct ParallelOptions {
     /// CPU-bound and one chain's dump cannot be split, so more sockets than
     /// CPUs only slow the longest chain down.
     pub threads: usize,
+    /// Sockets more, each opened once a piece of our busy work ends (see
+    /// [`crate::backend::ordered::busy`]).
+    pub late: usize,
     /// Bytes of chunks held for chains the consumer has not reached yet
     /// before their workers wait (the chain being consumed never waits).
     pub budget: usize,
@@ -802,6 +805,7 @@ impl Default for ParallelOptions {
         let engine = crate::backend::ordered::Options::default();
         ParallelOptions {
             threads: engine.threads,
+            late: engine.late,
             budget: engine.budget,
             chunk: 64 * 1024,
         }
@@ -943,6 +947,7 @@ pub fn dump_parallel<C, W, M>(
     };
     let engine = ordered::Options {
         threads: options.threads,
+        late: options.late,
         budget: options.budget,
     };
     ordered::run(&dumps, dumps.jobs.len(), &engine, |job, d| {
