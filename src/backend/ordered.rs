@@ -103,8 +103,8 @@ pub enum Delivery<C, E> {
 pub struct Options {
     /// Threads running jobs.
     pub threads: usize,
-    /// Threads more that start only as our [`busy`] work ends, one per
-    /// piece of work that ends.
+    /// More threads, each starting only when a piece of our [`busy`] work
+    /// ends.
     pub late: usize,
     /// Bytes of output held for jobs the consumer has not reached before
     /// their workers wait.

@@ -790,8 +790,8 @@ pub struct ParallelOptions {
     /// CPU-bound and one chain's dump cannot be split, so more sockets than
     /// CPUs only slow the longest chain down.
     pub threads: usize,
-    /// Sockets more, each opened once a piece of our busy work ends (see
-    /// [`crate::backend::ordered::busy`]).
+    /// More sockets (and threads), each opened only when a piece of our busy
+    /// work ends (see [`crate::backend::ordered::busy`]).
     pub late: usize,
     /// Bytes of chunks held for chains the consumer has not reached yet
     /// before their workers wait (the chain being consumed never waits).
