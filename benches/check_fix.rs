@@ -29,8 +29,8 @@
 //!   `iptables -C` and an `iptables -A` process per missing rule:
 //!   `--samples` such pairs per table (nat DNAT, filter ACCEPT) are timed on
 //!   the same broken ruleset, and each table's median is extrapolated to
-//!   that table's missing rules (the figure is extrapolated). Targets: at least 1000x faster on nf_tables, 100x on
-//!   legacy.
+//!   that table's missing rules (the figure is extrapolated). Targets: at
+//!   least 1000x faster on nf_tables, 100x on legacy.
 
 #![allow(clippy::unwrap_used)]
 
