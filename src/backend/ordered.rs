@@ -464,12 +464,7 @@ pub fn run<J: Jobs>(
                 state.slots[job].assigned = true;
                 drop(state);
                 let worker = own.get_or_insert_with(|| jobs.worker());
-                let mut stopped = false;
-                let end = jobs.run(worker, job, &mut |chunk| {
-                    stopped = stopped || consume(job, Delivery::Chunk(chunk)).is_break();
-                    !stopped
-                });
-                if stopped || consume(job, Delivery::End(end)).is_break() {
+                if run_consumed(jobs, worker, job, &mut consume).is_break() {
                     break 'jobs;
                 }
                 engine.lock().slots[job].finished = true;
@@ -520,15 +515,29 @@ fn run_here<J: Jobs>(
                 prepped[p] = true;
             }
         }
-        let mut stopped = false;
-        let end = jobs.run(&mut worker, job, &mut |chunk| {
-            stopped = stopped || consume(job, Delivery::Chunk(chunk)).is_break();
-            !stopped
-        });
-        if stopped || consume(job, Delivery::End(end)).is_break() {
+        if run_consumed(jobs, &mut worker, job, &mut consume).is_break() {
             return;
         }
     }
+}
+
+/// Runs `job` on the calling thread, its output consumed as it comes;
+/// `Break` if `consume` stopped everything.
+fn run_consumed<J: Jobs>(
+    jobs: &J,
+    worker: &mut J::Worker,
+    job: usize,
+    consume: &mut impl FnMut(usize, Delivery<J::Chunk, J::End>) -> ControlFlow<()>,
+) -> ControlFlow<()> {
+    let mut stopped = false;
+    let end = jobs.run(worker, job, &mut |chunk| {
+        stopped = stopped || consume(job, Delivery::Chunk(chunk)).is_break();
+        !stopped
+    });
+    if stopped || consume(job, Delivery::End(end)).is_break() {
+        return ControlFlow::Break(());
+    }
+    ControlFlow::Continue(())
 }
 
 #[cfg(test)]
