@@ -615,7 +615,13 @@ mod tests {
         }
     }
 
-    fn collect(jobs: &Counting, count: usize, options: &Options) -> Vec<(usize, usize, usize)> {
+    /// What the consumer sees: (job, chunk length, `usize::MAX`) per chunk,
+    /// each chunk's bytes being its job's number, and (job, 0, end) per end.
+    fn collect<J: Jobs<Chunk = Vec<u8>, End = usize>>(
+        jobs: &J,
+        count: usize,
+        options: &Options,
+    ) -> Vec<(usize, usize, usize)> {
         let mut seen = Vec::new();
         run(jobs, count, options, |job, d| {
             match d {
@@ -667,22 +673,6 @@ mod tests {
             .collect()
     }
 
-    fn collect_any<J: Jobs<Chunk = Vec<u8>, End = usize>>(
-        jobs: &J,
-        count: usize,
-        options: &Options,
-    ) -> Vec<(usize, usize, usize)> {
-        let mut seen = Vec::new();
-        run(jobs, count, options, |job, d| {
-            seen.push(match d {
-                Delivery::Chunk(c) => (job, c.len(), usize::MAX),
-                Delivery::End(e) => (job, 0, e),
-            });
-            ControlFlow::Continue(())
-        });
-        seen
-    }
-
     #[test]
     fn a_late_worker_takes_the_heaviest_job_once_the_busy_work_ends() {
         let jobs = Handing {
@@ -694,7 +684,7 @@ mod tests {
             late: 1,
             budget: usize::MAX,
         };
-        assert_eq!(collect_any(&jobs, 5, &options), in_order(5));
+        assert_eq!(collect(&jobs, 5, &options), in_order(5));
         let me = std::thread::current().id();
         let ran_on = jobs.ran_on.into_inner().unwrap();
         let thread_of = |job| ran_on.iter().find(|(j, _)| *j == job).map(|(_, t)| *t);
