@@ -236,10 +236,8 @@ fn save_nft(
     out: &mut Stdout,
 ) -> Result<(), Failure> {
     let start = out.position();
-    let options = ParallelOptions {
-        budget: BUFFER_BUDGET,
-        ..ParallelOptions::default()
-    };
+    let mut options = ParallelOptions::default();
+    options.engine.budget = BUFFER_BUDGET;
     let mut retry = Retry::new();
     while retry.again() {
         if several {

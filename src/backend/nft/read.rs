@@ -786,27 +786,20 @@ pub enum Delivery<C> {
 /// How [`dump_parallel`] runs.
 #[derive(Debug, Clone)]
 pub struct ParallelOptions {
-    /// Sockets (and threads) dumping at once. The kernel's work is
+    /// Sockets (and threads) dumping at once, and the bytes of chunks held
+    /// for chains the consumer has not reached yet before their workers
+    /// wait (the chain being consumed never waits). The kernel's work is
     /// CPU-bound and one chain's dump cannot be split, so more sockets than
     /// CPUs only slow the longest chain down.
-    pub threads: usize,
-    /// More sockets (and threads), each opened only when a piece of our busy
-    /// work ends (see [`crate::backend::ordered::busy`]).
-    pub late: usize,
-    /// Bytes of chunks held for chains the consumer has not reached yet
-    /// before their workers wait (the chain being consumed never waits).
-    pub budget: usize,
+    pub engine: crate::backend::ordered::Options,
     /// A worker hands its chunk over when it holds this many bytes.
     pub chunk: usize,
 }
 
 impl Default for ParallelOptions {
     fn default() -> Self {
-        let engine = crate::backend::ordered::Options::default();
         ParallelOptions {
-            threads: engine.threads,
-            late: engine.late,
-            budget: engine.budget,
+            engine: crate::backend::ordered::Options::default(),
             chunk: 64 * 1024,
         }
     }
@@ -921,7 +914,7 @@ where
     }
 }
 
-/// Dumps every chain of `plan` on up to `options.threads` sockets at once,
+/// Dumps every chain of `plan` on up to `options.engine.threads` sockets at once,
 /// turning rules into chunks with the function `make_worker` gives each
 /// thread, and hands them to `consume` on the calling thread in output
 /// order (chain by chain, as soon as they arrive for the chain being
@@ -945,12 +938,7 @@ pub fn dump_parallel<C, W, M>(
         make_worker,
         _chunks: std::marker::PhantomData,
     };
-    let engine = ordered::Options {
-        threads: options.threads,
-        late: options.late,
-        budget: options.budget,
-    };
-    ordered::run(&dumps, dumps.jobs.len(), &engine, |job, d| {
+    ordered::run(&dumps, dumps.jobs.len(), &options.engine, |job, d| {
         consume(
             job,
             match d {
