@@ -793,9 +793,21 @@ fn check_scenario(s: &Snapshot, version: &str) {
     assert_eq!(web_ports, want, "{version}");
     let model: Vec<_> = endpoint_of(s, "web", "bridge").ports.clone();
     assert_eq!(model.len(), 4);
-    assert!(
-        model.iter().all(|p| p.host_ip.is_none()),
-        "any address: {model:?}"
+    // Each listed family's unspecified address stays (the rules engine
+    // joins the pair into one binding for both families).
+    let unspecified: Vec<String> = model
+        .iter()
+        .map(|p| p.host_ip.map(|ip| ip.to_string()).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        unspecified.iter().filter(|ip| *ip == "0.0.0.0").count(),
+        2,
+        "{model:?}"
+    );
+    assert_eq!(
+        unspecified.iter().filter(|ip| *ip == "::").count(),
+        2,
+        "{model:?}"
     );
     let v6c = container(s, "v6");
     let v6_ports: BTreeSet<String> = v6c.ports.iter().map(port_view).collect();
@@ -828,6 +840,18 @@ fn check_scenario(s: &Snapshot, version: &str) {
         .any(|p| p.host_ip == Some("127.0.0.1".parse().expect("address"))
             && p.host_port == 8082
             && p.proto == Proto::Tcp));
+    assert!(
+        v6_model
+            .iter()
+            .filter(|p| p.host_port == 8083)
+            .all(|p| p.host_ip == Some("::".parse().expect("address"))),
+        "[::]:8083 stays IPv6 only in the model: {v6_model:?}"
+    );
+    // So Docker's IPv4 rules, which have no port 8083, are expected as
+    // they are.
+    let four = nfdoctor::docker::rules::expected(&s.state, Family::Ipv4).save_text(false);
+    assert!(four.contains("--dport 9000 "), "{version}:\n{four}");
+    assert!(!four.contains("--dport 8083 "), "{version}:\n{four}");
     assert!(endpoint_of(s, "v6", "nfd-v6").ipv6.is_some());
     assert_eq!(
         v6c.requested_ports

@@ -13,6 +13,7 @@
 
 mod support;
 
+use nfdoctor::docker::api::state::PublishedPort;
 use nfdoctor::docker::rules::{
     self, chain_owner, classify, expected, ChainOwner, Expected, Generation, Mode, PolicyCondition,
 };
@@ -964,6 +965,55 @@ fn userbridge6_and_ipv6_details() {
          COMMIT\n",
         &six.save_text(false),
     );
+}
+
+/// `-p 0.0.0.0:8081:80` publishes on IPv4 only (the Engine API lists no
+/// `::` twin), `-p [::]:8081:80` on IPv6 only; `-p 8081:80` (listed as both)
+/// on both. Docker writes no rule for the family left out, so neither may
+/// the expectation (a `fix` would open the port there). The ports go
+/// through the Engine API's conversion, which used to drop the address.
+#[test]
+fn a_binding_on_one_unspecified_address_stays_in_its_family() {
+    let has_port = |st: &DockerState, family: Family| {
+        let text = expected(st, family).save_text(false);
+        let dnat = text.contains("--dport 8081 -j DNAT");
+        let accept = text.contains("-o br-0123456789ab -p tcp -m tcp --dport 80 -j ACCEPT");
+        assert_eq!(
+            dnat, accept,
+            "{family}: DNAT and ACCEPT go together\n{text}"
+        );
+        dnat
+    };
+    for version in ["20.10.24", "27.5.1", "28.5.2", "29.7.2"] {
+        for (listed, v4, v6) in [
+            (&["0.0.0.0"][..], true, false),
+            (&["::"][..], false, true),
+            (&["0.0.0.0", "::"][..], true, true),
+            (&["::", "0.0.0.0"][..], true, true),
+        ] {
+            let mut st = scenario(version, "userbridge6");
+            if version.starts_with("20.") {
+                st.options.ip6tables = true;
+            }
+            st.endpoints[1].ports = listed
+                .iter()
+                .map(|ip| {
+                    PublishedPort {
+                        proto: Proto::Tcp,
+                        host_ip: Some(ip.parse().unwrap()),
+                        host_port: 8081,
+                        container_port: 80,
+                    }
+                    .to_binding()
+                })
+                .collect();
+            assert_eq!(
+                (has_port(&st, Family::Ipv4), has_port(&st, Family::Ipv6)),
+                (v4, v6),
+                "{version}, listed on {listed:?}"
+            );
+        }
+    }
 }
 
 #[test]

@@ -150,7 +150,9 @@ impl Proto {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct PortBinding {
     pub proto: Proto,
-    /// `None` for "any address" (`0.0.0.0` / `::`).
+    /// `None`: any address of both families (`-p 8080:80`). `0.0.0.0` or
+    /// `::`: any address of that family only; the Engine API lists `-p
+    /// 8080:80` as both, which counts as `None`.
     pub host_ip: Option<std::net::IpAddr>,
     /// 0 when the binding has no host port (routed mode).
     pub host_port: u16,

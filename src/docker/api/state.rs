@@ -81,11 +81,14 @@ impl PublishedPort {
         })
     }
 
-    /// The model's binding: `0.0.0.0` and `::` become "any" (`None`).
+    /// The model's binding. The unspecified addresses stay: `-p
+    /// 0.0.0.0:8080:80` publishes on IPv4 only, and the rules must not
+    /// open the port on IPv6 (the rules engine joins a `0.0.0.0` and `::`
+    /// pair back into one binding for both families).
     pub fn to_binding(&self) -> PortBinding {
         PortBinding {
             proto: self.proto,
-            host_ip: self.host_ip.filter(|ip| !ip.is_unspecified()),
+            host_ip: self.host_ip,
             host_port: self.host_port,
             container_port: self.container_port,
         }
@@ -775,8 +778,8 @@ mod tests {
             shown,
             vec![
                 (Some(Family::Ipv4), Some("127.0.0.1".parse().unwrap()), 5353),
-                (Some(Family::Ipv4), None, 8080),
-                (Some(Family::Ipv6), None, 8080),
+                (Some(Family::Ipv4), Some("0.0.0.0".parse().unwrap()), 8080),
+                (Some(Family::Ipv6), Some("::".parse().unwrap()), 8080),
             ]
         );
     }
