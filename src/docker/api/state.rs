@@ -59,10 +59,10 @@ pub struct Responses {
     pub notes: Vec<String>,
 }
 
-/// One published port exactly as Docker reports it: unlike
-/// [`PortBinding`], the unspecified addresses stay (`0.0.0.0` is an IPv4
+/// One published port exactly as Docker reports it (`0.0.0.0` is an IPv4
 /// binding, `::` an IPv6 one; `-p 8080:80` makes both, `-p
-/// 0.0.0.0:8080:80` only the first).
+/// 0.0.0.0:8080:80` only the first). The report's view; the rules engine
+/// takes it as a [`PortBinding`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub struct PublishedPort {
     pub proto: Proto,
@@ -81,10 +81,10 @@ impl PublishedPort {
         })
     }
 
-    /// The model's binding. The unspecified addresses stay: `-p
-    /// 0.0.0.0:8080:80` publishes on IPv4 only, and the rules must not
-    /// open the port on IPv6 (the rules engine joins a `0.0.0.0` and `::`
-    /// pair back into one binding for both families).
+    /// The model's binding, address included: `-p 0.0.0.0:8080:80`
+    /// publishes on IPv4 only, and the rules must not open the port on
+    /// IPv6 (the rules engine joins a `0.0.0.0` and `::` pair back into one
+    /// binding for both families).
     pub fn to_binding(&self) -> PortBinding {
         PortBinding {
             proto: self.proto,
