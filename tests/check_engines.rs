@@ -154,6 +154,16 @@ fn healthy_then_breaks(version: DockerVersion, backend: Backend) {
             (0, Vec::<String>::new()),
             "{version:?} {backend:?}: a healthy engine is not reported healthy:\n{report:#}"
         );
+        // Two containers with two `-p` each (listed once per family).
+        assert_eq!(
+            (
+                &report["scope"]["containers"],
+                &report["scope"]["published_ports"]
+            ),
+            (&Value::from(2), &Value::from(4)),
+            "{version:?} {backend:?}: {:#}",
+            report["scope"]
+        );
         (brk.apply)(&engine);
         let (code, report) = check(&engine);
         if std::env::var_os("NFDOCTOR_SHOW").is_some() {

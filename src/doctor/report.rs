@@ -113,8 +113,10 @@ impl Report {
         };
         let _ = writeln!(
             o,
-            "nfdoctor check: {headline} ({} errors, {} warnings, {} notes)",
-            self.summary.errors, self.summary.warnings, self.summary.infos
+            "nfdoctor check: {headline} ({}, {}, {})",
+            counted(self.summary.errors, "error"),
+            counted(self.summary.warnings, "warning"),
+            counted(self.summary.infos, "note")
         );
         let s = &self.scope;
         let mut scope = Vec::new();
@@ -134,8 +136,10 @@ impl Report {
         }
         if s.networks + s.containers > 0 {
             scope.push(format!(
-                "{} networks, {} containers, {} published ports",
-                s.networks, s.containers, s.published_ports
+                "{}, {}, {}",
+                counted(s.networks, "network"),
+                counted(s.containers, "container"),
+                counted(s.published_ports, "published port")
             ));
         }
         if !scope.is_empty() {
@@ -177,4 +181,23 @@ pub fn use_color() -> bool {
     }
     // SAFETY: isatty only inspects the descriptor; 1 is stdout.
     unsafe { libc::isatty(1) == 1 }
+}
+
+/// `1 error`, `2 errors`: a count with its noun.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_take_the_plural_but_for_one() {
+        assert_eq!(super::counted(0, "error"), "0 errors");
+        assert_eq!(super::counted(1, "network"), "1 network");
+        assert_eq!(super::counted(2, "published port"), "2 published ports");
+    }
 }

@@ -294,9 +294,16 @@ fn compare(
             _ => "",
         };
         out.push(
-            Finding::new(id, Severity::Error, format!("{family}: Docker's chain {table}/{chain} is missing{consequence}"))
-                .evidence(format!("{backend} back end, table {table}: no chain {chain} ({rules} rules expected in it)"))
-                .fix(fix.clone()),
+            Finding::new(
+                id,
+                Severity::Error,
+                format!("{family}: Docker's chain {table}/{chain} is missing{consequence}"),
+            )
+            .evidence(format!(
+                "{backend} back end, table {table}: no chain {chain} ({rules} {} expected in it)",
+                if *rules == 1 { "rule" } else { "rules" }
+            ))
+            .fix(fix.clone()),
         );
     }
     for (id, lines) in missing.by_id {
@@ -359,6 +366,25 @@ fn compare(
     }
 }
 
+/// The published ports of `state`, one per `-p`: the Engine API lists
+/// `-p 8080:80` once per family (`0.0.0.0` and `::`).
+fn published_ports(state: &DockerState) -> usize {
+    state
+        .endpoints
+        .iter()
+        .map(|e| {
+            e.ports
+                .iter()
+                .map(|p| {
+                    let ip = p.host_ip.filter(|ip| !ip.is_unspecified());
+                    (p.proto, ip, p.host_port, p.container_port)
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
+        })
+        .sum()
+}
+
 /// Judges the rules against `expected` (see [`expectations`]).
 pub fn rules(facts: &Facts, expected: &Expectations, out: &mut Vec<Finding>, scope: &mut Scope) {
     let api = facts.docker.is_ok();
@@ -370,7 +396,7 @@ pub fn rules(facts: &Facts, expected: &Expectations, out: &mut Vec<Finding>, sco
             .map(|e| &e.container_id)
             .collect::<std::collections::BTreeSet<_>>()
             .len();
-        scope.published_ports = s.endpoints.iter().map(|e| e.ports.len()).sum();
+        scope.published_ports = published_ports(s);
     }
     expected.describe(scope);
     let mut backends = Vec::new();
@@ -411,5 +437,40 @@ pub fn rules(facts: &Facts, expected: &Expectations, out: &mut Vec<Finding>, sco
     }
     if !backends.is_empty() {
         scope.backend = Some(backends.join(", "));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::{Endpoint, PortBinding, Proto};
+
+    #[test]
+    fn a_port_listed_once_per_family_counts_once() {
+        let port = |proto, ip: Option<&str>, host_port, container_port| PortBinding {
+            proto,
+            host_ip: ip.map(|ip| ip.parse().expect("address")),
+            host_port,
+            container_port,
+        };
+        let state = DockerState {
+            endpoints: vec![Endpoint {
+                container_id: "c".into(),
+                container_name: "web".into(),
+                network: "bridge".into(),
+                ipv4: None,
+                ipv6: None,
+                ports: vec![
+                    port(Proto::Tcp, Some("0.0.0.0"), 8080, 80),
+                    port(Proto::Tcp, Some("::"), 8080, 80),
+                    port(Proto::Tcp, Some("0.0.0.0"), 9090, 90),
+                    port(Proto::Udp, None, 5353, 53),
+                    port(Proto::Tcp, Some("127.0.0.1"), 7070, 70),
+                ],
+                links: Vec::new(),
+            }],
+            ..DockerState::default()
+        };
+        assert_eq!(published_ports(&state), 4);
     }
 }
