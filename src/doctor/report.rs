@@ -184,7 +184,7 @@ pub fn use_color() -> bool {
 }
 
 /// `1 error`, `2 errors`: a count with its noun.
-fn counted(n: usize, noun: &str) -> String {
+pub(crate) fn counted(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
     } else {

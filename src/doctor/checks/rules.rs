@@ -12,7 +12,7 @@ use crate::docker::rules::{
 use crate::docker::DockerState;
 use crate::doctor::facts::Facts;
 use crate::doctor::finding::{Finding, Severity};
-use crate::doctor::report::Scope;
+use crate::doctor::report::{counted, Scope};
 use crate::ruleset::{Policy, Ruleset, Table};
 use crate::Family;
 use std::collections::BTreeMap;
@@ -162,19 +162,19 @@ fn missing_finding(id: &'static str, family: Family, count: usize) -> Finding {
         ),
         "dnat-missing" => (
             Severity::Error,
-            format!("{family}: {count} published port(s) have no DNAT rule: they do not answer (or only through docker-proxy)"),
+            format!("{family}: {} without a DNAT rule: no answer on them (or only through docker-proxy)", counted(count, "published port")),
         ),
         "port-accept-missing" => (
             Severity::Error,
-            format!("{family}: {count} published port(s) have no filter ACCEPT in DOCKER: forwarded connections to them are dropped"),
+            format!("{family}: {} without a filter ACCEPT in DOCKER: forwarded connections are dropped", counted(count, "published port")),
         ),
         "raw-drop-missing" => (
             Severity::Warning,
-            format!("{family}: {count} raw PREROUTING DROP rule(s) are missing: containers are reachable directly, bypassing port publishing"),
+            format!("{family}: {} missing: containers are reachable directly, bypassing port publishing", counted(count, "raw PREROUTING DROP rule")),
         ),
         "hairpin-masquerade-missing" => (
             Severity::Warning,
-            format!("{family}: {count} hairpin MASQUERADE rule(s) are missing: containers cannot reach their own published ports via the host"),
+            format!("{family}: {} missing: containers cannot reach their own published ports via the host", counted(count, "hairpin MASQUERADE rule")),
         ),
         "forward-accept-missing" => (
             Severity::Error,
@@ -319,8 +319,8 @@ fn compare(
             "rule-points-to-old-address",
             Severity::Error,
             format!(
-                "{family}: {} Docker rule(s) point at an address a container no longer has",
-                stale.len()
+                "{family}: {} pointing at an address a container no longer has",
+                counted(stale.len(), "Docker rule")
             ),
         );
         f.evidence = limit(stale, 12);
