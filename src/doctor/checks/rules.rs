@@ -300,8 +300,8 @@ fn compare(
                 format!("{family}: Docker's chain {table}/{chain} is missing{consequence}"),
             )
             .evidence(format!(
-                "{backend} back end, table {table}: no chain {chain} ({rules} {} expected in it)",
-                if *rules == 1 { "rule" } else { "rules" }
+                "{backend} back end, table {table}: no chain {chain} ({} expected in it)",
+                counted(*rules, "rule")
             ))
             .fix(fix.clone()),
         );
