@@ -491,6 +491,13 @@ pub fn expected(state: &DockerState, family: Family) -> Expected {
     }
 }
 
+/// How many `-p` `ep` publishes: the Engine API lists `-p 8080:80` once
+/// per family (`0.0.0.0` and `::`), which is one binding here, as Docker
+/// makes it.
+pub fn published_port_count(ep: &crate::docker::Endpoint) -> usize {
+    ports::normalise(&ep.ports).len()
+}
+
 /// [`expected`] for a generation rather than a version (its representative
 /// release stands in for the exact version).
 pub fn expected_for(state: &DockerState, family: Family, generation: Generation) -> Expected {

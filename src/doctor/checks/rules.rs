@@ -366,22 +366,12 @@ fn compare(
     }
 }
 
-/// The published ports of `state`, one per `-p`: the Engine API lists
-/// `-p 8080:80` once per family (`0.0.0.0` and `::`).
+/// The published ports of `state`, one per `-p`.
 fn published_ports(state: &DockerState) -> usize {
     state
         .endpoints
         .iter()
-        .map(|e| {
-            e.ports
-                .iter()
-                .map(|p| {
-                    let ip = p.host_ip.filter(|ip| !ip.is_unspecified());
-                    (p.proto, ip, p.host_port, p.container_port)
-                })
-                .collect::<std::collections::BTreeSet<_>>()
-                .len()
-        })
+        .map(crate::docker::rules::published_port_count)
         .sum()
 }
 
