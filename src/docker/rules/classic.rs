@@ -36,11 +36,11 @@ pub(crate) fn build(b: &mut Build<'_>) {
             b.user_chain();
         }
     }
-    for (n, ep) in b.endpoints() {
-        if b.internal(n) || b.prefix(n).is_none() {
+    for (n, ep, bindings) in b.port_bindings() {
+        if b.internal(n) {
             continue;
         }
-        for bound in b.bindings(ep) {
+        for bound in bindings {
             if bound.proxied_6to4() {
                 continue; // docker-proxy only
             }

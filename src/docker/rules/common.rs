@@ -127,6 +127,29 @@ impl<'a> Build<'a> {
             .collect()
     }
 
+    /// Each endpoint of a network in this family with its bindings, for
+    /// the per-port rules; the chains those rules go to get room for them
+    /// at once (a host may publish thousands of ports).
+    pub fn port_bindings(&mut self) -> Vec<(&'a Network, &'a Endpoint, Vec<Bound>)> {
+        let all: Vec<_> = self
+            .endpoints()
+            .into_iter()
+            .filter(|(n, _)| self.prefix(n).is_some())
+            .map(|(n, ep)| (n, ep, self.bindings(ep)))
+            .collect();
+        let ports = all
+            .iter()
+            .filter(|(n, _, _)| !self.internal(n))
+            .map(|(_, _, b)| b.len())
+            .sum();
+        self.sim.reserve("nat", "DOCKER", ports);
+        self.sim.reserve("filter", "DOCKER", ports);
+        if self.p.self_masquerade_always || self.hairpin() {
+            self.sim.reserve("nat", "POSTROUTING", ports);
+        }
+        all
+    }
+
     /// nat PREROUTING and OUTPUT jumps to DOCKER (append-if-missing).
     pub fn nat_jumps(&mut self, src: &Source) {
         self.sim.append(

@@ -44,12 +44,9 @@ pub(crate) fn build(b: &mut Build<'_>) {
             external(b, n, &prefix);
         }
     }
-    for (n, ep) in b.endpoints() {
-        if b.prefix(n).is_none() {
-            continue;
-        }
+    for (n, ep, bindings) in b.port_bindings() {
         b.endpoint_raw(n, ep);
-        for bound in b.bindings(ep) {
+        for bound in bindings {
             b.port_28(n, ep, &bound);
         }
     }

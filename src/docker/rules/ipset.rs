@@ -68,11 +68,8 @@ pub(crate) fn build(b: &mut Build<'_>) {
             isolation(b, n);
         }
     }
-    for (n, ep) in b.endpoints() {
-        if b.prefix(n).is_none() {
-            continue;
-        }
-        for bound in b.bindings(ep) {
+    for (n, ep, bindings) in b.port_bindings() {
+        for bound in bindings {
             b.port_28(n, ep, &bound);
         }
     }

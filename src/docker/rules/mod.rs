@@ -581,14 +581,15 @@ fn finish_tables(family: Family, mut tables: Vec<sim::SimTable>) -> Vec<Expected
             let rules = sim_chains
                 .iter()
                 .position(|c| c.name == *cn)
-                .map(|i| std::mem::take(&mut sim_chains[i].rules))
+                .map(|i| sim_chains.swap_remove(i).into_rules())
                 .unwrap_or_default();
             chains.push(finish_chain(family, name, cn, true, rules));
         }
         let mut user: Vec<sim::SimChain> = sim_chains.into_iter().filter(|c| !c.builtin).collect();
         user.sort_by(|a, b| a.name.cmp(&b.name));
         for c in user {
-            chains.push(finish_chain(family, name, &c.name, false, c.rules));
+            let chain = c.name.clone();
+            chains.push(finish_chain(family, name, &chain, false, c.into_rules()));
         }
         out.push(ExpectedTable {
             name: name.to_string(),
@@ -598,82 +599,63 @@ fn finish_tables(family: Family, mut tables: Vec<sim::SimTable>) -> Vec<Expected
     out
 }
 
-/// One expected rule from its simulated rule: the typed rule when its
-/// builder made one, else its text parsed and classified.
-fn finish_rule(family: Family, table: &str, chain: &str, r: sim::SimRule) -> ExpectedRule {
-    // The rule's own text, with the chain in front: no new string (`Line`
-    // left room for it).
-    let mut line = r.args;
-    for part in [" ", chain, "-A "] {
-        line.insert_str(0, part);
-    }
-    let (rule, kind) = match r.typed {
-        Some(t) => {
-            #[cfg(debug_assertions)]
-            {
-                let parsed = text::parse_rule(family, table, &line);
-                assert_eq!(t.rule, parsed, "typed rule differs from `{line}'");
-                let kind = classify(table, &line).map(|d| d.kind);
-                assert_eq!(Some(&t.kind), kind.as_ref(), "typed kind of `{line}'");
-            }
-            (t.rule, Some(t.kind))
-        }
-        None => (
-            text::parse_rule(family, table, &line),
-            classify(table, &line).map(|d| d.kind),
-        ),
-    };
-    ExpectedRule {
-        line,
-        rule,
-        origin: r.origin,
-        kind,
-    }
+/// Finishes a rule no typed builder made: its line parsed and classified.
+fn parse_rule_in_place(family: Family, table: &str, r: &mut ExpectedRule) {
+    r.rule = text::parse_rule(family, table, &r.line);
+    r.kind = classify(table, &r.line).map(|d| d.kind);
 }
 
+/// Debug builds: a typed rule is exactly what its parsed line gives.
+#[cfg(debug_assertions)]
+fn assert_typed_as_parsed(family: Family, table: &str, r: &ExpectedRule) {
+    let parsed = text::parse_rule(family, table, &r.line);
+    assert_eq!(r.rule, parsed, "typed rule differs from `{}'", r.line);
+    let kind = classify(table, &r.line).map(|d| d.kind);
+    assert_eq!(r.kind, kind, "typed kind of `{}'", r.line);
+}
+
+/// A chain of expected rules from the simulated chain's rules, in order,
+/// and which of them were built typed (the others are parsed here).
 fn finish_chain(
     family: Family,
     table: &str,
     chain: &str,
     builtin: bool,
-    rules: std::collections::VecDeque<sim::SimRule>,
+    (mut rules, typed): (Vec<ExpectedRule>, Vec<bool>),
 ) -> ExpectedChain {
+    #[cfg(debug_assertions)]
+    for (r, _) in rules.iter().zip(&typed).filter(|(_, t)| **t) {
+        assert_typed_as_parsed(family, table, r);
+    }
     // Parsing is most of finishing the rules that have no typed form:
     // long chains of them are finished on as many threads as CPUs are free.
     const PER_THREAD: usize = 2000;
-    let untyped = rules.iter().filter(|r| r.typed.is_none()).count();
+    let untyped = typed.iter().filter(|t| !**t).count();
     let threads = if untyped >= 2 * PER_THREAD {
         crate::backend::ordered::free_cpus().min(untyped / PER_THREAD)
     } else {
         1
     };
-    let finish = |r| finish_rule(family, table, chain, r);
-    let finished: Vec<ExpectedRule> = if threads > 1 {
+    let finish = |rules: &mut [ExpectedRule], typed: &[bool]| {
+        for (r, _) in rules.iter_mut().zip(typed).filter(|(_, t)| !**t) {
+            parse_rule_in_place(family, table, r);
+        }
+    };
+    if threads > 1 {
         let per = rules.len().div_ceil(threads);
-        let mut rules = rules.into_iter();
-        let parts: Vec<Vec<sim::SimRule>> = std::iter::from_fn(|| {
-            let part: Vec<sim::SimRule> = rules.by_ref().take(per).collect();
-            (!part.is_empty()).then_some(part)
-        })
-        .collect();
         let finish = &finish;
         std::thread::scope(|s| {
-            let parts: Vec<_> = parts
-                .into_iter()
-                .map(|part| s.spawn(move || part.into_iter().map(finish).collect::<Vec<_>>()))
+            let parts: Vec<_> = rules
+                .chunks_mut(per)
+                .zip(typed.chunks(per))
+                .map(|(r, t)| s.spawn(move || finish(r, t)))
                 .collect();
-            parts
-                .into_iter()
-                .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                .collect()
-        })
-    } else {
-        rules.into_iter().map(finish).collect()
-    };
-    ExpectedChain::new(
-        chain.to_string(),
-        builtin,
-        chain_owner(table, chain),
-        finished,
-    )
+            for p in parts {
+                p.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            }
+        });
+    } else if untyped > 0 {
+        finish(&mut rules, &typed);
+    }
+    ExpectedChain::new(chain.to_string(), builtin, chain_owner(table, chain), rules)
 }

@@ -5,28 +5,27 @@
 //! their canonical text, as `iptables -C` compares them.
 
 use super::typed::Typed;
-use super::{ExpectedPolicy, Mode, Origin, Source};
+use super::{ExpectedPolicy, ExpectedRule, Mode, Origin, Source};
 use crate::ruleset::BUILTIN_CHAINS;
-use crate::ruleset::{KeyIsHash, SpecHasher};
+use crate::ruleset::{IpSpec, KeyIsHash, Rule, SpecHasher, Target};
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 
-#[derive(Debug, Clone)]
-pub(crate) struct SimRule {
-    /// The arguments after `-A CHAIN`.
-    pub args: String,
-    pub origin: Origin,
-    /// The same rule already built, when its builder can ([`typed`](super::typed)).
-    pub typed: Option<Typed>,
-}
-
+/// A chain as Docker's calls leave it. Its rules are held as the expected
+/// rules they become, so finishing the chain moves none of them (a host
+/// publishing thousands of ports has thousands in a chain, of hundreds of
+/// bytes each): a rule a typed builder made ([`typed`](super::typed)) is
+/// complete; any other holds an empty rule until
+/// [`SimChain::into_rules`]'s caller parses its line.
 #[derive(Debug, Clone)]
 pub(crate) struct SimChain {
     pub name: String,
     pub builtin: bool,
     /// A deque: Docker inserts many rules at the top (`-I CHAIN 1`).
-    pub rules: VecDeque<SimRule>,
-    /// How many rules have `args` of each hash: `-C` without a scan (a
+    rules: VecDeque<ExpectedRule>,
+    /// Per rule: whether it was built typed (else its line is to be parsed).
+    typed: VecDeque<bool>,
+    /// How many rules have arguments of each hash: `-C` without a scan (a
     /// host publishes thousands of ports), and without a copy of each
     /// rule's text. A hash held confirms by a scan.
     present: HashMap<u64, usize, BuildHasherDefault<KeyIsHash>>,
@@ -44,16 +43,66 @@ impl SimChain {
             name: name.to_string(),
             builtin,
             rules: VecDeque::new(),
+            typed: VecDeque::new(),
             present: HashMap::default(),
         }
     }
 
-    fn add(&mut self, at: Option<usize>, rule: SimRule) {
-        *self.present.entry(text_hash(&rule.args)).or_default() += 1;
+    /// Room for `n` more rules: the chain's buffers grow once, not by
+    /// doubling and copying.
+    fn reserve(&mut self, n: usize) {
+        self.rules.reserve(n);
+        self.typed.reserve(n);
+        self.present.reserve(n);
+    }
+
+    /// The length of `-A CHAIN ` in front of each rule's arguments.
+    fn prefix_len(&self) -> usize {
+        "-A ".len() + self.name.len() + 1
+    }
+
+    /// The arguments after `-A CHAIN` of a rule of this chain.
+    fn args<'r>(&self, rule: &'r ExpectedRule) -> &'r str {
+        rule.line.get(self.prefix_len()..).unwrap_or_default()
+    }
+
+    /// Adds the rule with arguments `args` at `at` (the end if `None`):
+    /// the finished rule when `typed` has it, else its line.
+    fn add(&mut self, at: Option<usize>, args: String, typed: Option<Typed>, origin: Origin) {
+        *self.present.entry(text_hash(&args)).or_default() += 1;
+        // The rule's own text with the chain in front: no new string
+        // (`Line` left room for it).
+        let mut line = args;
+        for part in [" ", self.name.as_str(), "-A "] {
+            line.insert_str(0, part);
+        }
+        let built = typed.is_some();
+        let (rule, kind) = match typed {
+            Some(t) => (t.rule, Some(t.kind)),
+            None => (
+                Rule::new(IpSpec::default(), Vec::new(), Target::Continue),
+                None,
+            ),
+        };
+        let rule = ExpectedRule {
+            line,
+            rule,
+            origin,
+            kind,
+        };
         match at {
-            Some(0) => self.rules.push_front(rule),
-            Some(i) => self.rules.insert(i, rule),
-            None => self.rules.push_back(rule),
+            Some(0) => {
+                self.rules.push_front(rule);
+                self.typed.push_front(built);
+            }
+            Some(i) => {
+                self.rules.insert(i, rule);
+                self.typed.insert(i, built);
+            }
+            None => {
+                self.rules.push_back(rule);
+                self.typed.push_back(built);
+            }
         }
     }
 
@@ -61,7 +110,8 @@ impl SimChain {
         let Some(rule) = self.rules.remove(i) else {
             return;
         };
-        let hash = text_hash(&rule.args);
+        self.typed.remove(i);
+        let hash = text_hash(self.args(&rule));
         if let Some(n) = self.present.get_mut(&hash) {
             *n -= 1;
             if *n == 0 {
@@ -75,7 +125,13 @@ impl SimChain {
         if !self.present.contains_key(&text_hash(args)) {
             return None;
         }
-        self.rules.iter().position(|r| r.args == args)
+        self.rules.iter().position(|r| self.args(r) == args)
+    }
+
+    /// The rules in order, and for each whether it was built typed: the
+    /// others still need their line parsed.
+    pub fn into_rules(self) -> (Vec<ExpectedRule>, Vec<bool>) {
+        (Vec::from(self.rules), Vec::from(self.typed))
     }
 }
 
@@ -219,14 +275,20 @@ impl Sim {
             mode,
             why: why.into(),
         };
-        self.chain_mut(table, chain).add(
-            at,
-            SimRule {
-                args,
-                origin,
-                typed,
-            },
-        );
+        self.chain_mut(table, chain).add(at, args, typed, origin);
+    }
+
+    /// Room for `n` more rules in `table` `chain`, if it exists, before a
+    /// builder adds about that many.
+    pub fn reserve(&mut self, table: &str, chain: &str, n: usize) {
+        if let Some(c) = self
+            .tables
+            .iter_mut()
+            .find(|t| t.name == table)
+            .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
+        {
+            c.reserve(n);
+        }
     }
 
     /// `-C` then `-D`.
