@@ -629,11 +629,25 @@ pub fn read_ruleset_at(family: Family, only: Option<&str>) -> Result<(Ruleset, u
     Err(changing())
 }
 
+/// The most rules room is made for in a chain before its dump: a use
+/// count is a hint, not a promise.
+const MAX_RESERVED_RULES: usize = 1 << 20;
+
 /// The rules of every chain of `plan`, several chains at a time on sockets
 /// of their own; `None` if the ruleset changed since `plan` was made (make
 /// a new plan and read again).
 pub fn read_planned(plan: &DumpPlan) -> Result<Option<Ruleset>, BackendError> {
     let mut tables = plan.empty_tables();
+    // Each chain's rules in one buffer, not one that doubles and copies as
+    // the chunks come: the kernel's use count (its rules, and the jumps to
+    // it) is known before the dump.
+    for (table, planned) in tables.iter_mut().zip(&plan.tables) {
+        for (chain, uses) in table.chains.iter_mut().zip(&planned.weights) {
+            chain
+                .rules
+                .reserve((*uses as usize).min(MAX_RESERVED_RULES));
+        }
+    }
     let jobs = plan.jobs();
     let mut changed = false;
     let mut failure = None;
