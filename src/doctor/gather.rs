@@ -28,14 +28,16 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             let modules = collect_modules(&root, None, Some(&env.privileges));
             (env, modules)
         });
-        // The dumps get this thread's CPU as soon as it is done (see
-        // `ordered::busy`): on a big host the expectation is ready long
-        // before the biggest chain is dumped, and the next one then starts.
+        // The dumps get another CPU once the Engine API has answered (see
+        // `ordered::busy`): on a big host the expectation built from the
+        // answers takes less than dumping the biggest chain left, so that
+        // dump starts then, sharing the CPUs with the build, rather than
+        // after it.
         let busy = crate::backend::ordered::busy();
         let docker = s.spawn(move || {
-            let _busy = busy;
             let snapshot =
                 api::snapshot(opts.docker_host.as_deref(), api::ClientOptions::default());
+            drop(busy);
             // The daemon's options the API does not tell come from the host.
             let (env, modules) = host.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             let docker = docker_state(snapshot, &env);
