@@ -96,26 +96,19 @@ pub fn run(args: &FixArgs) -> i32 {
     } else {
         let mut text = String::new();
         let n = result.actions.len() + result.host_actions.len();
-        let verb = if args.dry_run {
-            "would change"
-        } else {
-            "changed"
-        };
+        let changes = crate::doctor::report::counted(n, "change");
         if n == 0 {
             let _ = writeln!(
                 text,
                 "nfdoctor fix: nothing to do: Docker's rules are complete"
             );
-        } else {
+        } else if args.dry_run {
             let _ = writeln!(
                 text,
-                "nfdoctor fix: {verb} {n} thing(s){}",
-                if args.dry_run {
-                    " (dry run: nothing was changed)"
-                } else {
-                    ""
-                }
+                "nfdoctor fix: would make {changes} (dry run: nothing was changed)"
             );
+        } else {
+            let _ = writeln!(text, "nfdoctor fix: made {changes}");
         }
         let mut last = None;
         for a in &result.actions {
