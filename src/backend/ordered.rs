@@ -13,11 +13,10 @@
 //! Jobs may depend on a preparatory task ("prep": fetching a legacy table's
 //! blob); preps run before any job, and a job runs once its prep is done.
 //!
-//! Our own work beside the jobs (the Engine API client and the expectation
-//! built from its answers, while `check` and `fix` dump the rules) holds a
-//! CPU for a while and then ends: it registers as [`busy`], and the engine
-//! keeps a worker waiting for each such CPU, which starts on the heaviest
-//! job left once the work ends.
+//! Our own work beside the jobs (the Engine API client, while `check` and
+//! `fix` dump the rules) holds a CPU for a while and then ends: it
+//! registers as [`busy`], and the engine keeps a worker waiting for each
+//! such CPU, which starts on the heaviest job left once the work ends.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
