@@ -281,12 +281,7 @@ impl Sim {
     /// Room for `n` more rules in `table` `chain`, if it exists, before a
     /// builder adds about that many.
     pub fn reserve(&mut self, table: &str, chain: &str, n: usize) {
-        if let Some(c) = self
-            .tables
-            .iter_mut()
-            .find(|t| t.name == table)
-            .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
-        {
+        if let Some(c) = self.existing_mut(table, chain) {
             c.reserve(n);
         }
     }
@@ -294,15 +289,21 @@ impl Sim {
     /// `-C` then `-D`.
     pub fn delete(&mut self, table: &'static str, chain: &str, args: &str) {
         if let Some(i) = self.find(table, chain, args) {
-            if let Some(c) = self
-                .tables
-                .iter_mut()
-                .find(|t| t.name == table)
-                .and_then(|t| t.chains.iter_mut().find(|c| c.name == chain))
-            {
+            if let Some(c) = self.existing_mut(table, chain) {
                 c.remove(i);
             }
         }
+    }
+
+    /// `table` `chain` if it exists (unlike [`Sim::chain_mut`], which
+    /// makes a built-in chain).
+    fn existing_mut(&mut self, table: &str, chain: &str) -> Option<&mut SimChain> {
+        self.tables
+            .iter_mut()
+            .find(|t| t.name == table)?
+            .chains
+            .iter_mut()
+            .find(|c| c.name == chain)
     }
 
     pub fn policy(&mut self, p: ExpectedPolicy) {
