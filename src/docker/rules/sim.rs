@@ -323,3 +323,52 @@ impl Sim {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::typed;
+    use super::*;
+    use crate::docker::Proto;
+    use crate::Family;
+
+    const ACCEPT: &str =
+        "-d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT";
+
+    fn accept() -> Option<Typed> {
+        let ip = "172.17.0.2".parse().unwrap();
+        typed::port_accept(Family::Ipv4, ip, "docker0", Proto::Tcp, 80)
+    }
+
+    /// Rules added, moved and deleted keep their lines, their typed rules
+    /// and their "still to parse" marks together.
+    #[test]
+    fn rules_keep_their_typed_mark_through_inserts_moves_and_deletes() {
+        let mut sim = Sim::new();
+        let src = Source::Daemon;
+        sim.new_chain("filter", "DOCKER");
+        sim.reserve("filter", "DOCKER", 4);
+        sim.append("filter", "DOCKER", "-j RETURN".into(), &src, "last");
+        let typed = accept();
+        assert!(typed.is_some());
+        let mode = Mode::Insert;
+        sim.add("filter", "DOCKER", mode, ACCEPT.into(), typed, &src, "port");
+        sim.ensure_jump("DOCKER", "-j DROP".into(), &src, "first");
+        // Already there: -C finds it, nothing is added.
+        sim.append("filter", "DOCKER", "-j RETURN".into(), &src, "again");
+        sim.delete("filter", "DOCKER", "-j RETURN");
+        sim.append("filter", "DOCKER", "-j RETURN".into(), &src, "back");
+
+        let table = sim.tables.remove(0);
+        let chain = table.chains.into_iter().find(|c| c.name == "DOCKER");
+        let (rules, typed) = chain.expect("DOCKER").into_rules();
+        let lines: Vec<&str> = rules.iter().map(|r| r.line.as_str()).collect();
+        let accept_line = format!("-A DOCKER {ACCEPT}");
+        assert_eq!(
+            lines,
+            ["-A DOCKER -j DROP", &accept_line, "-A DOCKER -j RETURN"]
+        );
+        assert_eq!(typed, [false, true, false]);
+        assert_eq!(Some(&rules[1].rule), accept().map(|t| t.rule).as_ref());
+        assert_eq!(rules[2].origin.why, "back");
+    }
+}
