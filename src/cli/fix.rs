@@ -4,8 +4,8 @@
 use super::output::Stdout;
 use crate::doctor::checks::rules::expectations;
 use crate::doctor::gather::{gather, read_rulesets_except, reread_rulesets, GatherOptions};
-use crate::doctor::report::use_color;
 use crate::doctor::report::Report;
+use crate::doctor::report::{counted, use_color};
 use crate::doctor::{diagnose, diagnose_against};
 use crate::repair::{fix_confirmed, Known, Speculate};
 use crate::Family;
@@ -96,7 +96,7 @@ pub fn run(args: &FixArgs) -> i32 {
     } else {
         let mut text = String::new();
         let n = result.actions.len() + result.host_actions.len();
-        let changes = crate::doctor::report::counted(n, "change");
+        let changes = counted(n, "change");
         if n == 0 {
             let _ = writeln!(
                 text,

@@ -90,20 +90,10 @@ impl SimChain {
             origin,
             kind,
         };
-        match at {
-            Some(0) => {
-                self.rules.push_front(rule);
-                self.typed.push_front(built);
-            }
-            Some(i) => {
-                self.rules.insert(i, rule);
-                self.typed.insert(i, built);
-            }
-            None => {
-                self.rules.push_back(rule);
-                self.typed.push_back(built);
-            }
-        }
+        // A deque's insert moves the shorter side: nothing at either end.
+        let at = at.unwrap_or(self.rules.len());
+        self.rules.insert(at, rule);
+        self.typed.insert(at, built);
     }
 
     fn remove(&mut self, i: usize) {
@@ -191,6 +181,17 @@ impl Sim {
             .find(|t| t.name == table)?
             .chains
             .iter()
+            .find(|c| c.name == chain)
+    }
+
+    /// `table` `chain` if it exists (unlike [`Sim::chain_mut`], which
+    /// makes a built-in chain).
+    fn existing_mut(&mut self, table: &str, chain: &str) -> Option<&mut SimChain> {
+        self.tables
+            .iter_mut()
+            .find(|t| t.name == table)?
+            .chains
+            .iter_mut()
             .find(|c| c.name == chain)
     }
 
@@ -293,17 +294,6 @@ impl Sim {
                 c.remove(i);
             }
         }
-    }
-
-    /// `table` `chain` if it exists (unlike [`Sim::chain_mut`], which
-    /// makes a built-in chain).
-    fn existing_mut(&mut self, table: &str, chain: &str) -> Option<&mut SimChain> {
-        self.tables
-            .iter_mut()
-            .find(|t| t.name == table)?
-            .chains
-            .iter_mut()
-            .find(|c| c.name == chain)
     }
 
     pub fn policy(&mut self, p: ExpectedPolicy) {
