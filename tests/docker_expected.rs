@@ -1060,7 +1060,10 @@ fn provenance_and_placement() {
         .find(|r| r.line.contains("--dport 8080"))
         .unwrap();
     assert_eq!(dnat.origin.mode, Mode::Append);
-    assert_eq!(dnat.origin.why, "DNAT 8080/tcp → web (172.17.0.2:80)");
+    assert_eq!(
+        dnat.origin.why.to_string(),
+        "DNAT 8080/tcp → web (172.17.0.2:80)"
+    );
     assert_eq!(
         dnat.origin.source.to_string(),
         "container web port 8080/tcp"

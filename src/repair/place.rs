@@ -3,6 +3,7 @@
 //! it (the top for rules Docker inserts, the end for rules it appends).
 //! Rules that are not Docker's never move. Pure code.
 
+use crate::docker::rules::Why;
 use crate::ruleset::edit::Edit;
 use crate::ruleset::{Rule, SpecIndex};
 
@@ -22,7 +23,7 @@ pub struct Wanted<'a> {
     pub rule: &'a Rule,
     pub placement: Placement,
     /// Why Docker has it (shown with the plan).
-    pub why: &'a str,
+    pub why: &'a Why,
 }
 
 /// A planned change with its reason.
@@ -336,17 +337,17 @@ mod tests {
             Wanted {
                 rule: &a,
                 placement: Placement::Insert,
-                why: "a",
+                why: &Why::Static("a"),
             },
             Wanted {
                 rule: &b,
                 placement: Placement::Append,
-                why: "b",
+                why: &Why::Static("b"),
             },
             Wanted {
                 rule: &c,
                 placement: Placement::Append,
-                why: "c",
+                why: &Why::Static("c"),
             },
         ];
         // B missing between A and C, a user rule at the end.
@@ -372,7 +373,7 @@ mod tests {
         let wanted = [Wanted {
             rule: &new,
             placement: Placement::Append,
-            why: "dnat",
+            why: &Why::Static("dnat"),
         }];
         let actual = vec![other.clone(), old.clone()];
         let steps = plan(&actual, &wanted, |a| {
@@ -440,6 +441,7 @@ mod tests {
             .chain(['U', 'V'])
             .map(String::from)
             .collect();
+        let whys: Vec<Why> = names.iter().map(|n| Why::Text(n.clone())).collect();
         let rules: Vec<Rule> = names.iter().map(|n| r(n)).collect();
         let by_name = |n: &str| &rules[names.iter().position(|x| x == n).unwrap_or(0)];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -459,7 +461,7 @@ mod tests {
                     } else {
                         Placement::Append
                     },
-                    why: &names[i],
+                    why: &whys[i],
                 })
                 .collect();
             let len = next(10) as usize;

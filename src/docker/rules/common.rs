@@ -7,11 +7,12 @@ use super::ports::{self, Bound};
 use super::sim::Sim;
 use super::text::{host, join_host_port, loopback, subnet4, subnet6, Line};
 use super::typed;
-use super::{ExpectedPolicy, Mode, PolicyCondition, Source};
+use super::{ExpectedPolicy, Mode, PolicyCondition, Source, Why};
 use crate::docker::{DockerState, Endpoint, Network, Version};
 use crate::ruleset::Policy;
 use crate::Family;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// A network's gateway mode for one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -462,11 +463,6 @@ impl<'a> Build<'a> {
             line = line.not_i(&n.bridge);
         }
         let to = join_host_port(b.container_ip, b.container_port);
-        let on = match b.host_ip {
-            Some(IpAddr::V6(a)) => format!("[{a}]:"),
-            Some(a) => format!("{a}:"),
-            None => String::new(),
-        };
         let typed = typed::dnat(
             self.fam,
             self.fam == Family::Ipv6 && self.p.dnat_v6_not_link_local,
@@ -485,11 +481,13 @@ impl<'a> Build<'a> {
                 .j(&format!("DNAT --to-destination {to}")),
             typed,
             src,
-            format!(
-                "DNAT {on}{host_port}/{} → {} ({to})",
-                b.proto.as_str(),
-                ep.container_name
-            ),
+            Why::Dnat {
+                container: port_container(src, ep),
+                host_ip: b.host_ip,
+                host_port,
+                proto: b.proto,
+                to: SocketAddr::new(b.container_ip, b.container_port),
+            },
         );
     }
 
@@ -509,13 +507,11 @@ impl<'a> Build<'a> {
             .o(&n.bridge)
             .port(b.proto.as_str(), "--dport", b.container_port)
             .j("ACCEPT");
-        let why = format!(
-            "accept forwarded packets to {}'s published port {}/{} ({})",
-            ep.container_name,
-            b.container_port,
-            b.proto.as_str(),
-            b.container_ip
-        );
+        let why = Why::PortAccept {
+            container: port_container(src, ep),
+            proto: b.proto,
+            to: SocketAddr::new(b.container_ip, b.container_port),
+        };
         let typed = typed::port_accept(
             self.fam,
             b.container_ip,
@@ -544,12 +540,11 @@ impl<'a> Build<'a> {
                 .j("MASQUERADE"),
             typed,
             src,
-            format!(
-                "{} reaching its own published port {}/{} through the host",
-                ep.container_name,
-                b.container_port,
-                b.proto.as_str()
-            ),
+            Why::SelfMasquerade {
+                container: port_container(src, ep),
+                proto: b.proto,
+                port: b.container_port,
+            },
         );
     }
 
@@ -561,6 +556,15 @@ impl<'a> Build<'a> {
             .iter()
             .filter_map(|ep| self.network(&ep.network).map(|n| (n, ep)))
             .collect()
+    }
+}
+
+/// The container's name as the port's source holds it (shared, not
+/// copied), or else as its endpoint does.
+fn port_container(src: &Source, ep: &Endpoint) -> Arc<str> {
+    match src {
+        Source::Port { container, .. } => Arc::clone(container),
+        _ => ep.container_name.as_str().into(),
     }
 }
 

@@ -35,6 +35,7 @@ mod ports;
 mod sim;
 pub mod text;
 mod typed;
+mod why;
 
 pub use fingerprint::{fingerprint, fingerprint_families, Confidence, Fingerprint};
 pub use generation::Generation;
@@ -43,6 +44,7 @@ pub use owner::{
     chain_owner, classify, classify_rule, is_docker_chain, must_precede, ChainOwner, DockerRule,
     RuleKind,
 };
+pub use why::Why;
 
 use crate::docker::{DockerState, Proto, Version};
 use crate::ruleset::{BaseChain, Chain, Counters, Policy, Rule, Table, TableCompat};
@@ -126,7 +128,7 @@ pub struct Origin {
     pub source: Source,
     pub mode: Mode,
     /// What the rule is for, e.g. "DNAT 8080/tcp → web (172.17.0.2:80)".
-    pub why: String,
+    pub why: Why,
 }
 
 /// One expected rule.

@@ -5,7 +5,7 @@
 //! their canonical text, as `iptables -C` compares them.
 
 use super::typed::Typed;
-use super::{ExpectedPolicy, ExpectedRule, Mode, Origin, Source};
+use super::{ExpectedPolicy, ExpectedRule, Mode, Origin, Source, Why};
 use crate::ruleset::BUILTIN_CHAINS;
 use crate::ruleset::{IpSpec, KeyIsHash, Rule, SpecHasher, Target};
 use std::collections::{HashMap, VecDeque};
@@ -219,7 +219,7 @@ impl Sim {
         chain: &str,
         args: String,
         source: &Source,
-        why: impl Into<String>,
+        why: impl Into<Why>,
     ) {
         self.add(table, chain, Mode::Append, args, None, source, why);
     }
@@ -231,19 +231,13 @@ impl Sim {
         chain: &str,
         args: String,
         source: &Source,
-        why: impl Into<String>,
+        why: impl Into<Why>,
     ) {
         self.add(table, chain, Mode::Insert, args, None, source, why);
     }
 
     /// Delete if present, then `-I CHAIN 1` (filter table).
-    pub fn ensure_jump(
-        &mut self,
-        chain: &str,
-        args: String,
-        source: &Source,
-        why: impl Into<String>,
-    ) {
+    pub fn ensure_jump(&mut self, chain: &str, args: String, source: &Source, why: impl Into<Why>) {
         self.add("filter", chain, Mode::EnsureJump, args, None, source, why);
     }
 
@@ -260,7 +254,7 @@ impl Sim {
         args: String,
         typed: Option<Typed>,
         source: &Source,
-        why: impl Into<String>,
+        why: impl Into<Why>,
     ) {
         let at = match mode {
             Mode::EnsureJump => {
@@ -359,6 +353,6 @@ mod tests {
         );
         assert_eq!(typed, [false, true, false]);
         assert_eq!(Some(&rules[1].rule), accept().map(|t| t.rule).as_ref());
-        assert_eq!(rules[2].origin.why, "back");
+        assert_eq!(rules[2].origin.why.to_string(), "back");
     }
 }
