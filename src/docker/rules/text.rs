@@ -96,9 +96,54 @@ pub fn printer(family: Family) -> Printer<'static> {
 
 /// An address with its full prefix, as iptables-save prints a host.
 pub(crate) fn host(ip: IpAddr) -> String {
+    let mut out = String::with_capacity(24);
+    push_ip(&mut out, ip);
+    out.push_str(if ip.is_ipv4() { "/32" } else { "/128" });
+    out
+}
+
+/// Appends `ip` as its `Display` writes it. Every published port has its
+/// container's address written several times: an IPv4 address is written
+/// here without the formatting machinery.
+pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
-        IpAddr::V4(a) => format!("{a}/32"),
-        IpAddr::V6(a) => format!("{a}/128"),
+        IpAddr::V4(a) => {
+            for (i, octet) in a.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_number(out, octet.into());
+            }
+        }
+        IpAddr::V6(a) => {
+            use std::fmt::Write;
+            let _ = write!(out, "{a}");
+        }
+    }
+}
+
+/// `ip` as its `Display` writes it ([`push_ip`]).
+pub(crate) fn ip_text(ip: IpAddr) -> String {
+    let mut out = String::with_capacity(16);
+    push_ip(&mut out, ip);
+    out
+}
+
+/// Appends `n` in decimal.
+pub(crate) fn push_number(out: &mut String, n: u16) {
+    let mut digits = [0u8; 5];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
     }
 }
 
@@ -131,10 +176,14 @@ pub(crate) fn subnet6(addr: Ipv6Addr, prefix: u8) -> String {
 
 /// `ADDR:PORT`, `[ADDR6]:PORT` (Go's `net.JoinHostPort`).
 pub(crate) fn join_host_port(ip: IpAddr, port: u16) -> String {
-    match ip {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    let mut out = String::with_capacity(24);
+    if ip.is_ipv6() {
+        out.push('[');
     }
+    push_ip(&mut out, ip);
+    out.push_str(if ip.is_ipv6() { "]:" } else { ":" });
+    push_number(&mut out, port);
+    out
 }
 
 /// The loopback range the nat OUTPUT jump excludes with the proxy on.
@@ -212,9 +261,11 @@ impl<'a> Line<'a> {
     }
     /// `-p PROTO -m PROTO --dport N` (or `--sport`).
     pub fn port(mut self, proto: &'a str, option: &str, port: u16) -> Line<'a> {
-        use std::fmt::Write;
         self.p = Some(Cow::Borrowed(proto));
-        let _ = write!(self.m, " -m {proto} {option} {port}");
+        for part in [" -m ", proto, " ", option, " "] {
+            self.m.push_str(part);
+        }
+        push_number(&mut self.m, port);
         self
     }
     /// A match with its options, e.g. `-m addrtype --dst-type LOCAL`.
@@ -269,6 +320,37 @@ impl<'a> Line<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_and_numbers_are_written_as_display_writes_them() {
+        for n in [0u16, 7, 9, 10, 99, 100, 255, 1000, 9999, 10000, 65535] {
+            let mut s = String::new();
+            push_number(&mut s, n);
+            assert_eq!(s, n.to_string());
+        }
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "172.17.0.2",
+            "192.168.100.255",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fd00:dead:beef::2",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().expect("address");
+            let mut s = String::new();
+            push_ip(&mut s, ip);
+            assert_eq!(s, ip.to_string());
+            let prefix = if ip.is_ipv4() { 32 } else { 128 };
+            assert_eq!(host(ip), format!("{ip}/{prefix}"));
+            assert_eq!(
+                join_host_port(ip, 8080),
+                std::net::SocketAddr::new(ip, 8080).to_string()
+            );
+        }
+    }
 
     #[test]
     fn canonical_order() {

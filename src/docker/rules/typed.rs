@@ -148,7 +148,7 @@ pub(crate) fn port_accept(
     Some(Typed {
         rule: rule(spec, port_match, Target::Accept),
         kind: RuleKind::PortAccept {
-            ip: ip.to_string(),
+            ip: super::text::ip_text(ip),
             bridge: bridge.to_string(),
             proto: proto.as_str().to_string(),
             port,
@@ -175,7 +175,7 @@ pub(crate) fn self_masquerade(
     Some(Typed {
         rule: rule(spec, port_match, Target::Ext(target)),
         kind: RuleKind::SelfMasquerade {
-            ip: ip.to_string(),
+            ip: super::text::ip_text(ip),
             proto: proto.as_str().to_string(),
             port,
         },
