@@ -1061,7 +1061,7 @@ fn provenance_and_placement() {
         .unwrap();
     assert_eq!(dnat.origin.mode, Mode::Append);
     assert_eq!(
-        dnat.origin.why.to_string(),
+        dnat.origin.reason().to_string(),
         "DNAT 8080/tcp → web (172.17.0.2:80)"
     );
     assert_eq!(

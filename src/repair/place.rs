@@ -3,7 +3,7 @@
 //! it (the top for rules Docker inserts, the end for rules it appends).
 //! Rules that are not Docker's never move. Pure code.
 
-use crate::docker::rules::Why;
+use crate::docker::rules::Reason;
 use crate::ruleset::edit::Edit;
 use crate::ruleset::{Rule, SpecIndex};
 
@@ -23,7 +23,7 @@ pub struct Wanted<'a> {
     pub rule: &'a Rule,
     pub placement: Placement,
     /// Why Docker has it (shown with the plan).
-    pub why: &'a Why,
+    pub why: Reason<'a>,
 }
 
 /// A planned change with its reason.
@@ -294,6 +294,7 @@ fn brief(rule: &Rule) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::rules::{Source, Why};
     use crate::ruleset::{IpSpec, Target};
 
     fn r(chain: &str) -> Rule {
@@ -337,17 +338,17 @@ mod tests {
             Wanted {
                 rule: &a,
                 placement: Placement::Insert,
-                why: &Why::Static("a"),
+                why: Reason::new(&Why::Static("a"), &Source::Daemon),
             },
             Wanted {
                 rule: &b,
                 placement: Placement::Append,
-                why: &Why::Static("b"),
+                why: Reason::new(&Why::Static("b"), &Source::Daemon),
             },
             Wanted {
                 rule: &c,
                 placement: Placement::Append,
-                why: &Why::Static("c"),
+                why: Reason::new(&Why::Static("c"), &Source::Daemon),
             },
         ];
         // B missing between A and C, a user rule at the end.
@@ -373,7 +374,7 @@ mod tests {
         let wanted = [Wanted {
             rule: &new,
             placement: Placement::Append,
-            why: &Why::Static("dnat"),
+            why: Reason::new(&Why::Static("dnat"), &Source::Daemon),
         }];
         let actual = vec![other.clone(), old.clone()];
         let steps = plan(&actual, &wanted, |a| {
@@ -442,6 +443,7 @@ mod tests {
             .map(String::from)
             .collect();
         let whys: Vec<Why> = names.iter().map(|n| Why::Text(n.clone())).collect();
+        let daemon = Source::Daemon;
         let rules: Vec<Rule> = names.iter().map(|n| r(n)).collect();
         let by_name = |n: &str| &rules[names.iter().position(|x| x == n).unwrap_or(0)];
         let mut seed = 0x2545_f491_4f6c_dd1du64;
@@ -461,7 +463,7 @@ mod tests {
                     } else {
                         Placement::Append
                     },
-                    why: &whys[i],
+                    why: Reason::new(&whys[i], &daemon),
                 })
                 .collect();
             let len = next(10) as usize;

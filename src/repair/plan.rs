@@ -88,7 +88,7 @@ pub fn plan_table(
             .map(|r| Wanted {
                 rule: &r.rule,
                 placement: placement(r.origin.mode),
-                why: &r.origin.why,
+                why: r.origin.reason(),
             })
             .collect();
         let actual = table.chain(&ec.name).map_or(&[][..], |c| &c.rules);

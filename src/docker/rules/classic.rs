@@ -51,11 +51,11 @@ pub(crate) fn build(b: &mut Build<'_>) {
                 bound.host_port
             };
             if host_port != 0 {
-                b.dnat(n, ep, &bound, &src, host_port);
+                b.dnat(n, &bound, &src, host_port);
             }
-            b.port_accept(n, ep, &bound, &src, b.p.port_accept_insert);
+            b.port_accept(n, &bound, &src, b.p.port_accept_insert);
             if host_port != 0 && (b.p.self_masquerade_always || b.hairpin()) {
-                b.self_masquerade(ep, &bound, &src);
+                b.self_masquerade(&bound, &src);
             }
             if bound.proto == Proto::Sctp && b.p.sctp_checksum {
                 b.sim.append(

@@ -11,8 +11,7 @@ use super::{ExpectedPolicy, Mode, PolicyCondition, Source, Why};
 use crate::docker::{DockerState, Endpoint, Network, Version};
 use crate::ruleset::Policy;
 use crate::Family;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::net::IpAddr;
 
 /// A network's gateway mode for one family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,18 +439,18 @@ impl<'a> Build<'a> {
             return;
         }
         if host_port != 0 {
-            self.dnat(n, ep, b, &src, host_port);
+            self.dnat(n, b, &src, host_port);
         }
         if host_port != 0 && (self.p.self_masquerade_always || self.hairpin()) {
-            self.self_masquerade(ep, b, &src);
+            self.self_masquerade(b, &src);
         }
         if gw != GwMode::NatUnprotected {
-            self.port_accept(n, ep, b, &src, self.p.port_accept_insert);
+            self.port_accept(n, b, &src, self.p.port_accept_insert);
         }
     }
 
     /// nat DOCKER DNAT for a binding (append-if-missing).
-    pub fn dnat(&mut self, n: &Network, ep: &Endpoint, b: &Bound, src: &Source, host_port: u16) {
+    pub fn dnat(&mut self, n: &Network, b: &Bound, src: &Source, host_port: u16) {
         let mut line = Line::new();
         if self.fam == Family::Ipv6 && self.p.dnat_v6_not_link_local {
             line = line.not_s("fe80::/10");
@@ -481,37 +480,20 @@ impl<'a> Build<'a> {
                 .j(&format!("DNAT --to-destination {to}")),
             typed,
             src,
-            Why::Dnat {
-                container: port_container(src, ep),
-                host_ip: b.host_ip,
-                host_port,
-                proto: b.proto,
-                to: SocketAddr::new(b.container_ip, b.container_port),
-            },
+            Why::Dnat(b.container_ip),
         );
     }
 
     /// filter DOCKER ACCEPT for a published port (appended ≤27, inserted
     /// 28+).
-    pub fn port_accept(
-        &mut self,
-        n: &Network,
-        ep: &Endpoint,
-        b: &Bound,
-        src: &Source,
-        insert: bool,
-    ) {
+    pub fn port_accept(&mut self, n: &Network, b: &Bound, src: &Source, insert: bool) {
         let line = Line::new()
             .d(host(b.container_ip))
             .not_i(&n.bridge)
             .o(&n.bridge)
             .port(b.proto.as_str(), "--dport", b.container_port)
             .j("ACCEPT");
-        let why = Why::PortAccept {
-            container: port_container(src, ep),
-            proto: b.proto,
-            to: SocketAddr::new(b.container_ip, b.container_port),
-        };
+        let why = Why::PortAccept(b.container_ip);
         let typed = typed::port_accept(
             self.fam,
             b.container_ip,
@@ -526,7 +508,7 @@ impl<'a> Build<'a> {
 
     /// nat POSTROUTING `-s CIP -d CIP … -j MASQUERADE`: a container reaching
     /// its own published port.
-    pub fn self_masquerade(&mut self, ep: &Endpoint, b: &Bound, src: &Source) {
+    pub fn self_masquerade(&mut self, b: &Bound, src: &Source) {
         let h = host(b.container_ip);
         let typed = typed::self_masquerade(self.fam, b.container_ip, b.proto, b.container_port);
         self.sim.add(
@@ -540,11 +522,7 @@ impl<'a> Build<'a> {
                 .j("MASQUERADE"),
             typed,
             src,
-            Why::SelfMasquerade {
-                container: port_container(src, ep),
-                proto: b.proto,
-                port: b.container_port,
-            },
+            Why::SelfMasquerade,
         );
     }
 
@@ -556,15 +534,6 @@ impl<'a> Build<'a> {
             .iter()
             .filter_map(|ep| self.network(&ep.network).map(|n| (n, ep)))
             .collect()
-    }
-}
-
-/// The container's name as the port's source holds it (shared, not
-/// copied), or else as its endpoint does.
-fn port_container(src: &Source, ep: &Endpoint) -> Arc<str> {
-    match src {
-        Source::Port { container, .. } => Arc::clone(container),
-        _ => ep.container_name.as_str().into(),
     }
 }
 

@@ -44,7 +44,7 @@ pub use owner::{
     chain_owner, classify, classify_rule, is_docker_chain, must_precede, ChainOwner, DockerRule,
     RuleKind,
 };
-pub use why::Why;
+pub use why::{Reason, Why};
 
 use crate::docker::{DockerState, Proto, Version};
 use crate::ruleset::{BaseChain, Chain, Counters, Policy, Rule, Table, TableCompat};
@@ -123,11 +123,11 @@ pub enum Mode {
 }
 
 /// A rule's provenance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub source: Source,
     pub mode: Mode,
-    /// What the rule is for, e.g. "DNAT 8080/tcp → web (172.17.0.2:80)".
+    /// What the rule is for ([`Origin::reason`] says it in words).
     pub why: Why,
 }
 

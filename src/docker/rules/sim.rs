@@ -353,6 +353,6 @@ mod tests {
         );
         assert_eq!(typed, [false, true, false]);
         assert_eq!(Some(&rules[1].rule), accept().map(|t| t.rule).as_ref());
-        assert_eq!(rules[2].origin.why.to_string(), "back");
+        assert_eq!(rules[2].origin.reason().to_string(), "back");
     }
 }

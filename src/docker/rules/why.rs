@@ -1,84 +1,26 @@
 //! Why Docker has a rule, in words. A host publishing thousands of ports
 //! has two or three rules per port, and only the few that `check` reports
-//! or `fix` puts back are ever shown: a port rule keeps what its sentence
-//! is made of and writes it when shown.
+//! or `fix` puts back are ever shown: a port rule keeps only what its
+//! [`Source`] does not say (its container's address), and its sentence is
+//! written when shown ([`Reason`]).
 
-use crate::docker::Proto;
-use serde::{Serialize, Serializer};
+use super::{Origin, Source};
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
-/// What a rule is for, e.g. "DNAT 8080/tcp → web (172.17.0.2:80)".
+/// What a rule is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Why {
     Text(String),
     Static(&'static str),
-    /// nat DOCKER DNAT of a published port.
-    Dnat {
-        container: Arc<str>,
-        /// `None`: any address of the family.
-        host_ip: Option<IpAddr>,
-        host_port: u16,
-        proto: Proto,
-        to: SocketAddr,
-    },
-    /// filter DOCKER ACCEPT of a published port.
-    PortAccept {
-        container: Arc<str>,
-        proto: Proto,
-        to: SocketAddr,
-    },
-    /// nat POSTROUTING MASQUERADE of a container reaching its own port.
-    SelfMasquerade {
-        container: Arc<str>,
-        proto: Proto,
-        port: u16,
-    },
-}
-
-impl fmt::Display for Why {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Why::Text(s) => f.write_str(s),
-            Why::Static(s) => f.write_str(s),
-            Why::Dnat {
-                container,
-                host_ip,
-                host_port,
-                proto,
-                to,
-            } => {
-                f.write_str("DNAT ")?;
-                match host_ip {
-                    Some(IpAddr::V6(a)) => write!(f, "[{a}]:")?,
-                    Some(a) => write!(f, "{a}:")?,
-                    None => {}
-                }
-                write!(f, "{host_port}/{} → {container} ({to})", proto.as_str())
-            }
-            Why::PortAccept {
-                container,
-                proto,
-                to,
-            } => write!(
-                f,
-                "accept forwarded packets to {container}'s published port {}/{} ({})",
-                to.port(),
-                proto.as_str(),
-                to.ip()
-            ),
-            Why::SelfMasquerade {
-                container,
-                proto,
-                port,
-            } => write!(
-                f,
-                "{container} reaching its own published port {port}/{} through the host",
-                proto.as_str()
-            ),
-        }
-    }
+    /// nat DOCKER DNAT of its [`Source::Port`] to this container address.
+    Dnat(IpAddr),
+    /// filter DOCKER ACCEPT of its [`Source::Port`] at this container
+    /// address.
+    PortAccept(IpAddr),
+    /// nat POSTROUTING MASQUERADE of a container reaching its own
+    /// [`Source::Port`].
+    SelfMasquerade,
 }
 
 impl From<String> for Why {
@@ -93,61 +35,112 @@ impl From<&'static str> for Why {
     }
 }
 
-impl Serialize for Why {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+/// A rule's reason as shown, e.g. "DNAT 8080/tcp → web (172.17.0.2:80)":
+/// its [`Why`] read with its [`Source`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reason<'a> {
+    why: &'a Why,
+    source: &'a Source,
+}
+
+impl<'a> Reason<'a> {
+    pub fn new(why: &'a Why, source: &'a Source) -> Reason<'a> {
+        Reason { why, source }
+    }
+}
+
+impl Origin {
+    /// Why Docker has the rule, in words.
+    pub fn reason(&self) -> Reason<'_> {
+        Reason::new(&self.why, &self.source)
+    }
+}
+
+impl fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let port = match self.source {
+            Source::Port {
+                container,
+                proto,
+                host_ip,
+                host_port,
+                container_port,
+                ..
+            } => Some((
+                container,
+                proto.as_str(),
+                host_ip,
+                host_port,
+                *container_port,
+            )),
+            _ => None,
+        };
+        match (self.why, port) {
+            (Why::Text(s), _) => f.write_str(s),
+            (Why::Static(s), _) => f.write_str(s),
+            (Why::Dnat(ip), Some((container, proto, host_ip, host_port, port))) => {
+                f.write_str("DNAT ")?;
+                match host_ip {
+                    Some(IpAddr::V6(a)) => write!(f, "[{a}]:")?,
+                    Some(a) => write!(f, "{a}:")?,
+                    None => {}
+                }
+                let to = SocketAddr::new(*ip, port);
+                write!(f, "{host_port}/{proto} → {container} ({to})")
+            }
+            (Why::PortAccept(ip), Some((container, proto, _, _, port))) => write!(
+                f,
+                "accept forwarded packets to {container}'s published port {port}/{proto} ({ip})"
+            ),
+            (Why::SelfMasquerade, Some((container, proto, _, _, port))) => write!(
+                f,
+                "{container} reaching its own published port {port}/{proto} through the host"
+            ),
+            // Port rules come from ports: this is not reached.
+            (_, None) => write!(f, "a published port of {}", self.source),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::docker::Proto;
 
     #[test]
     fn port_rules_read_as_before() {
-        let web: Arc<str> = Arc::from("web");
-        let to4: SocketAddr = "172.17.0.2:80".parse().expect("address");
-        let to6: SocketAddr = "[fd00::2]:80".parse().expect("address");
-        let dnat = |host_ip: Option<IpAddr>, to| Why::Dnat {
-            container: web.clone(),
-            host_ip,
+        let port = |host_ip: Option<&str>, proto| Source::Port {
+            container: "web".into(),
+            network: "bridge".into(),
+            proto,
+            host_ip: host_ip.map(|h| h.parse().expect("ip")),
             host_port: 8080,
-            proto: Proto::Tcp,
-            to,
+            container_port: 80,
         };
+        let v4: IpAddr = "172.17.0.2".parse().expect("ip");
+        let v6: IpAddr = "fd00::2".parse().expect("ip");
+        let text = |why: Why, source: &Source| Reason::new(&why, source).to_string();
+        let any = port(None, Proto::Tcp);
         assert_eq!(
-            dnat(None, to4).to_string(),
+            text(Why::Dnat(v4), &any),
             "DNAT 8080/tcp → web (172.17.0.2:80)"
         );
         assert_eq!(
-            dnat(Some("127.0.0.1".parse().expect("ip")), to4).to_string(),
+            text(Why::Dnat(v4), &port(Some("127.0.0.1"), Proto::Tcp)),
             "DNAT 127.0.0.1:8080/tcp → web (172.17.0.2:80)"
         );
         assert_eq!(
-            dnat(Some("::1".parse().expect("ip")), to6).to_string(),
+            text(Why::Dnat(v6), &port(Some("::1"), Proto::Tcp)),
             "DNAT [::1]:8080/tcp → web ([fd00::2]:80)"
         );
-        let accept = Why::PortAccept {
-            container: web.clone(),
-            proto: Proto::Udp,
-            to: to6,
-        };
         assert_eq!(
-            accept.to_string(),
+            text(Why::PortAccept(v6), &port(None, Proto::Udp)),
             "accept forwarded packets to web's published port 80/udp (fd00::2)"
         );
-        let hairpin = Why::SelfMasquerade {
-            container: web,
-            proto: Proto::Tcp,
-            port: 80,
-        };
         assert_eq!(
-            hairpin.to_string(),
+            text(Why::SelfMasquerade, &any),
             "web reaching its own published port 80/tcp through the host"
         );
-        assert_eq!(
-            serde_json::to_string(&Why::Static("x")).expect("json"),
-            "\"x\""
-        );
+        assert_eq!(text(Why::Static("jump"), &Source::Daemon), "jump");
     }
 }

@@ -234,7 +234,7 @@ fn compare(
                 for r in &ec.rules {
                     missing.add(
                         missing_id(r.kind.as_ref()),
-                        format!("{}: {}  ({})", et.name, r.line, r.origin.why),
+                        format!("{}: {}  ({})", et.name, r.line, r.origin.reason()),
                     );
                 }
                 continue;
@@ -248,7 +248,7 @@ fn compare(
                 if present.matching(&ac.rules, |a| a, &r.rule).next().is_none() {
                     missing.add(
                         missing_id(r.kind.as_ref()),
-                        format!("{}: {}  ({})", et.name, r.line, r.origin.why),
+                        format!("{}: {}  ({})", et.name, r.line, r.origin.reason()),
                     );
                 }
             }
