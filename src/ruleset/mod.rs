@@ -10,7 +10,8 @@ pub mod protocols;
 pub mod restore;
 pub mod save;
 
-use crate::xt::Extension;
+use crate::xt::revision::{RevisionProbe, Revisions};
+use crate::xt::{Extension, Kind};
 use crate::Family;
 use serde::Serialize;
 use std::hash::BuildHasherDefault;
@@ -138,6 +139,23 @@ impl Rule {
     /// counters and handles are ignored.
     pub fn same_spec(&self, other: &Rule) -> bool {
         self.spec == other.spec && self.matches == other.matches && self.target == other.target
+    }
+
+    /// Puts each match and target at a revision the kernel has
+    /// ([`Revisions::adapt`]); returns whether any changed.
+    pub fn adapt_revisions<P: RevisionProbe>(
+        &mut self,
+        family: Family,
+        revisions: &mut Revisions<P>,
+    ) -> bool {
+        let mut changed = false;
+        for m in &mut self.matches {
+            changed |= revisions.adapt(Kind::Match, m, family);
+        }
+        if let Target::Ext(t) = &mut self.target {
+            changed |= revisions.adapt(Kind::Target, t, family);
+        }
+        changed
     }
 }
 

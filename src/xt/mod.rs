@@ -8,6 +8,7 @@
 //! `iptables-save` arguments and are built by the rules-file parser.
 
 pub mod parse;
+pub mod revision;
 pub mod text;
 
 mod addrtype;
