@@ -54,6 +54,33 @@ fn child() {
                 "bridges": serde_json::to_value(probe_bridges(&root)).unwrap(),
             })
         }
+        "revisions" => {
+            use nfdoctor::backend::legacy::{RawSocket, XtKernel};
+            use nfdoctor::backend::nft::NftReader;
+            use nfdoctor::xt::revision::RevisionProbe;
+            use nfdoctor::xt::Kind;
+            let asked = [
+                (Kind::Target, "DNAT", 2),
+                (Kind::Target, "DNAT", 3),
+                (Kind::Target, "MASQUERADE", 0),
+                (Kind::Match, "conntrack", 3),
+                (Kind::Match, "conntrack", 9),
+                (Kind::Match, "addrtype", 1),
+            ];
+            let mut nft = NftReader::open(nfdoctor::Family::Ipv4).unwrap();
+            let mut legacy = RawSocket::open(nfdoctor::Family::Ipv4).unwrap();
+            let answers: Vec<Value> = asked
+                .iter()
+                .map(|&(kind, name, rev)| {
+                    json!({
+                        "asked": format!("{kind:?} {name} {rev}"),
+                        "nft": nft.has_revision(kind, name, rev),
+                        "legacy": legacy.has_revision(name, rev, kind == Kind::Target).ok(),
+                    })
+                })
+                .collect();
+            json!(answers)
+        }
         other => panic!("unknown child case {other}"),
     };
     println!("{MARK}{out}");
@@ -513,5 +540,36 @@ fn netns_option_reads_another_namespaces_rules() {
             String::from_utf8_lossy(&out.stderr)
         );
         assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{who}");
+    }
+}
+
+/// Both kernel interfaces say which revisions of a match or target the
+/// kernel has (what `check` expects Docker's rules at, and `fix` writes).
+#[test]
+fn the_kernel_tells_which_extension_revisions_it_has() {
+    if !have("unshare") {
+        eprintln!("skipped: unshare is not installed");
+        return;
+    }
+    let answers = run_child(&["unshare", "-rn"], "revisions", &[]);
+    let has = |asked: &str| -> (Value, Value) {
+        let a = answers
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["asked"] == asked)
+            .unwrap_or_else(|| panic!("no answer for {asked}"));
+        (a["nft"].clone(), a["legacy"].clone())
+    };
+    // Every kernel this runs on is newer than 4.18.
+    for (asked, want) in [
+        ("Target DNAT 2", true),
+        ("Target DNAT 3", false),
+        ("Target MASQUERADE 0", true),
+        ("Match conntrack 3", true),
+        ("Match conntrack 9", false),
+        ("Match addrtype 1", true),
+    ] {
+        assert_eq!(has(asked), (json!(want), json!(want)), "{asked}: {answers}");
     }
 }

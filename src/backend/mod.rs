@@ -4,6 +4,7 @@ pub mod error;
 pub mod legacy;
 pub mod nft;
 pub mod ordered;
+pub mod revisions;
 
 pub use error::BackendError;
 

@@ -5,6 +5,7 @@ pub mod confirm;
 pub mod encode;
 pub mod read;
 pub mod retry;
+pub mod revision;
 pub mod rule;
 pub mod write;
 

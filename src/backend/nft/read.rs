@@ -76,6 +76,10 @@ impl<T: Transport> NftReader<T> {
         &mut self.conn
     }
 
+    pub fn family(&self) -> Family {
+        self.family
+    }
+
     /// The ruleset generation (bumped by every commit).
     pub fn genid(&mut self) -> Result<u32, BackendError> {
         let mut genid = None;
