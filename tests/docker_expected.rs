@@ -15,15 +15,17 @@ mod support;
 
 use nfdoctor::docker::api::state::PublishedPort;
 use nfdoctor::docker::rules::{
-    self, chain_owner, classify, expected, ChainOwner, Expected, Generation, Mode, PolicyCondition,
+    self, chain_owner, classify, expected, ChainOwner, Expected, Generation, Judgement, Mode,
+    PolicyCondition,
 };
 use nfdoctor::docker::{
     DaemonOptions, DockerState, Endpoint, Network, PortBinding, Proto, Subnet, Version,
 };
 use nfdoctor::ruleset::protocols::ProtoNames;
 use nfdoctor::ruleset::restore::parse_script;
-use nfdoctor::ruleset::{BaseChain, Chain, Counters, Policy, Table, TableCompat};
-use nfdoctor::xt::{ParseCtx, Services};
+use nfdoctor::ruleset::{BaseChain, Chain, Counters, Policy, Rule, Table, TableCompat, Target};
+use nfdoctor::xt::revision::{RevisionProbe, Revisions};
+use nfdoctor::xt::{Kind, ParseCtx, Services, TargetValue};
 use nfdoctor::Family;
 use std::path::PathBuf;
 
@@ -2085,4 +2087,60 @@ fn live_restart_26_1() {
 #[test]
 fn live_restart_28_5() {
     live_restart(support::DockerVersion::V28_5);
+}
+
+/// A kernel before Linux 4.18: DNAT revisions 0 and 1 only.
+struct Linux415;
+
+impl RevisionProbe for Linux415 {
+    fn has_revision(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool> {
+        (kind == Kind::Target && name == "DNAT").then_some(revision < 2)
+    }
+}
+
+#[test]
+fn an_older_kernel_expects_the_revisions_docker_iptables_wrote_there() {
+    let mut e = expected(&scenario("28.5.2", "userbridge"), Family::Ipv4);
+    let text = e.save_text(false);
+    let dnat = |e: &Expected| {
+        e.table("nat")
+            .and_then(|t| t.chain("DOCKER"))
+            .and_then(|c| c.rules.iter().find(|r| r.line.contains("--dport 8080")))
+            .map(|r| r.rule.clone())
+            .expect("the DNAT of 8080")
+    };
+    // Docker's rule as iptables wrote it on that kernel: revision 1.
+    let mut on_old_kernel = dnat(&e);
+    let Target::Ext(t) = &mut on_old_kernel.target else {
+        panic!("DNAT is a target extension")
+    };
+    let value = TargetValue::decode(t, Family::Ipv4)
+        .expect("decodes")
+        .expect("typed");
+    *t = value.encode(1, Family::Ipv4);
+    let judged =
+        |e: &Expected, r: &Rule| matches!(e.judge("nat", "DOCKER", r), Judgement::Expected(_));
+    assert!(!judged(&e, &on_old_kernel), "revisions are compared");
+
+    let changed = e.adapt_revisions(&mut Revisions::new(Linux415));
+    assert_eq!(changed, 3, "the DNAT of each published port");
+    assert!(dnat(&e).same_spec(&on_old_kernel));
+    // The index built by the first judgement was rebuilt.
+    assert!(judged(&e, &on_old_kernel));
+    // iptables-save prints both revisions alike.
+    assert_eq!(e.save_text(false), text);
+    // A current kernel changes nothing.
+    let mut current = expected(&scenario("28.5.2", "userbridge"), Family::Ipv4);
+    assert_eq!(
+        current.adapt_revisions(&mut Revisions::new(AllRevisions)),
+        0
+    );
+}
+
+struct AllRevisions;
+
+impl RevisionProbe for AllRevisions {
+    fn has_revision(&mut self, _: Kind, _: &str, _: u8) -> Option<bool> {
+        Some(true)
+    }
 }

@@ -147,7 +147,7 @@ fn run_demo() -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
 
     let state = demo_state();
-    let exp = expected(&state, Family::Ipv4);
+    let exp = crate::doctor::checks::rules::for_this_kernel(expected(&state, Family::Ipv4));
     let mut reader = NftReader::open(Family::Ipv4).map_err(|e| e.to_string())?;
 
     step(1, "Docker 28.5 starts with the default bridge and a container `web` publishing 8080/tcp and 5353/udp");

@@ -49,6 +49,7 @@ pub use why::{Reason, Why};
 use crate::docker::{DockerState, Proto, Version};
 use crate::ruleset::{BaseChain, Chain, Counters, Policy, Rule, Table, TableCompat};
 use crate::ruleset::{BUILTIN_CHAINS, NFT_TABLE_ORDER};
+use crate::xt::revision::{RevisionProbe, Revisions};
 use crate::Family;
 use serde::Serialize;
 use std::net::IpAddr;
@@ -379,6 +380,27 @@ pub enum Judgement<'a> {
 impl Expected {
     pub fn table(&self, name: &str) -> Option<&ExpectedTable> {
         self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// Puts every expected rule's matches and target at revisions the
+    /// kernel has, as Docker's `iptables` wrote them
+    /// ([`Revisions::adapt`](crate::xt::revision::Revisions::adapt)).
+    /// Returns how many rules changed.
+    pub fn adapt_revisions<P: RevisionProbe>(&mut self, revisions: &mut Revisions<P>) -> usize {
+        let family = self.family;
+        let mut changed = 0;
+        for chain in self.tables.iter_mut().flat_map(|t| &mut t.chains) {
+            let before = changed;
+            for r in &mut chain.rules {
+                changed += usize::from(r.rule.adapt_revisions(family, revisions));
+            }
+            if changed != before {
+                // The indexes hash the rules as they were.
+                chain.index = RuleIndex::default();
+                chain.slots = SlotIndex::default();
+            }
+        }
+        changed
     }
 
     /// The expected `policy` rule for `table`/`chain`, if Docker sets one.

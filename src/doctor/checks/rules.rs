@@ -69,8 +69,21 @@ pub fn expectations_from_api(state: &DockerState) -> Option<Expectations> {
     if !state.options.iptables {
         return Some(Expectations::default());
     }
-    let families = Family::ALL.iter().map(|&f| expected(state, f)).collect();
+    let families = Family::ALL
+        .iter()
+        .map(|&f| for_this_kernel(expected(state, f)))
+        .collect();
     Some(Expectations::new(families, v.to_string(), "Engine API"))
+}
+
+/// `expected` with each match and target at the revision this kernel has,
+/// which is the one Docker's `iptables` chose (DNAT's newest is missing
+/// before Linux 4.18). The kernel is asked once per extension and revision
+/// above 0, not per rule.
+pub fn for_this_kernel(mut expected: Expected) -> Expected {
+    let mut revisions = crate::backend::revisions::kernel_revisions(expected.family);
+    expected.adapt_revisions(&mut revisions);
+    expected
 }
 
 /// The rules Docker must have: for the Engine API's state, else for the
@@ -107,7 +120,7 @@ pub fn expectations(facts: &Facts) -> Expectations {
     }
     let families = Family::ALL
         .iter()
-        .map(|&f| expected_for(&state, f, fp.generation))
+        .map(|&f| for_this_kernel(expected_for(&state, f, fp.generation)))
         .collect();
     let version = fp.generation.releases().to_string();
     Expectations::new(families, version, "ruleset fingerprint")
