@@ -1,4 +1,5 @@
-//! The running kernel's extension revisions, for [`Revisions`]: asked of
+//! The running kernel's extension revisions, for
+//! [`Revisions`](crate::xt::revision::Revisions): asked of
 //! nf_tables (a netlink socket needs no `CAP_NET_RAW`), else of x_tables
 //! over a raw socket; both ask the same registry. Nothing is opened until
 //! something is asked.
@@ -6,7 +7,7 @@
 use super::legacy::{RawSocket, XtKernel};
 use super::nft::NftReader;
 use crate::netlink::NetlinkSocket;
-use crate::xt::revision::{RevisionProbe, Revisions};
+use crate::xt::revision::RevisionProbe;
 use crate::xt::Kind;
 use crate::Family;
 
@@ -18,13 +19,14 @@ pub struct KernelRevisions {
     legacy: Option<Option<RawSocket>>,
 }
 
-/// Revisions as the running kernel has them for `family`.
-pub fn kernel_revisions(family: Family) -> Revisions<KernelRevisions> {
-    Revisions::new(KernelRevisions {
-        family,
-        nft: None,
-        legacy: None,
-    })
+impl KernelRevisions {
+    pub fn new(family: Family) -> KernelRevisions {
+        KernelRevisions {
+            family,
+            nft: None,
+            legacy: None,
+        }
+    }
 }
 
 impl RevisionProbe for KernelRevisions {

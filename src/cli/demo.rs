@@ -7,6 +7,7 @@
 
 use crate::backend::nft::write::{read_for_write, write_tables, Mode, TableChange};
 use crate::backend::nft::NftReader;
+use crate::backend::revisions::KernelRevisions;
 use crate::docker::rules::expected;
 use crate::docker::{
     DaemonOptions, DockerState, Endpoint, Network, PortBinding, Proto, Subnet, Version,
@@ -19,6 +20,7 @@ use crate::ruleset::edit::{apply, Edit};
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::save::Printer;
 use crate::ruleset::{Ruleset, Table};
+use crate::xt::revision::Revisions;
 use crate::Family;
 use clap::Args;
 use std::net::Ipv4Addr;
@@ -147,7 +149,9 @@ fn run_demo() -> Result<bool, String> {
         .map_err(|e| e.to_string())?;
 
     let state = demo_state();
-    let exp = crate::doctor::checks::rules::for_this_kernel(expected(&state, Family::Ipv4));
+    let mut exp = expected(&state, Family::Ipv4);
+    // The demo writes the rules: at the revisions this kernel has.
+    exp.adapt_revisions(&mut Revisions::new(KernelRevisions::new(Family::Ipv4)));
     let mut reader = NftReader::open(Family::Ipv4).map_err(|e| e.to_string())?;
 
     step(1, "Docker 28.5 starts with the default bridge and a container `web` publishing 8080/tcp and 5353/udp");

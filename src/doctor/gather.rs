@@ -1,6 +1,6 @@
 //! Gathering the facts `check` judges: the only I/O of the doctor.
 
-use super::checks::rules::expectations_from_api;
+use super::checks::rules::{adapt_to_kernel, expectations_from_api};
 use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
 use crate::docker::api;
@@ -51,6 +51,10 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (env, modules, docker, expected, read)
     });
+    let mut expected = expected;
+    if let Some(e) = expected.as_mut() {
+        adapt_to_kernel(e, Some(&rulesets));
+    }
     Facts {
         env,
         modules,
