@@ -1,8 +1,13 @@
 //! The running kernel's extension revisions, for
-//! [`Revisions`](crate::xt::revision::Revisions): asked of
-//! nf_tables (a netlink socket needs no `CAP_NET_RAW`), else of x_tables
-//! over a raw socket; both ask the same registry. Nothing is opened until
-//! something is asked.
+//! [`Revisions`](crate::xt::revision::Revisions): asked of nf_tables (a
+//! netlink socket needs no `CAP_NET_RAW`), else of x_tables over a raw
+//! socket; both ask the same registry. Nothing is opened until something is
+//! asked.
+//!
+//! Asking about an extension the kernel has not registered makes it load
+//! the module. A check changes nothing, so it asks only about registered
+//! ones (listed in `/proc/net/ip{,6}_tables_{matches,targets}`), and notes
+//! that it left others unasked; a fix, which writes them, asks about all.
 
 use super::legacy::{RawSocket, XtKernel};
 use super::nft::NftReader;
@@ -17,20 +22,76 @@ pub struct KernelRevisions {
     family: Family,
     nft: Option<Option<NftReader<NetlinkSocket>>>,
     legacy: Option<Option<RawSocket>>,
+    /// `Some`: ask only about these registered extensions (read on first
+    /// use). `None`: ask about any.
+    registered: Option<Option<Vec<(Kind, String)>>>,
+    /// An extension was not asked about because it is not registered.
+    pub unasked: bool,
 }
 
 impl KernelRevisions {
+    /// Asks about any extension (its module is loaded if need be).
     pub fn new(family: Family) -> KernelRevisions {
         KernelRevisions {
             family,
             nft: None,
             legacy: None,
+            registered: None,
+            unasked: false,
         }
     }
+
+    /// Asks only about extensions the kernel has registered.
+    pub fn registered_only(family: Family) -> KernelRevisions {
+        KernelRevisions {
+            registered: Some(None),
+            ..KernelRevisions::new(family)
+        }
+    }
+
+    fn may_ask(&mut self, kind: Kind, name: &str) -> bool {
+        let family = self.family;
+        let Some(registered) = &mut self.registered else {
+            return true;
+        };
+        let listed = registered.get_or_insert_with(|| registered_extensions(family));
+        listed.iter().any(|(k, n)| *k == kind && n == name)
+    }
+}
+
+/// The matches and targets `/proc/net` lists for `family` (none when
+/// x_tables is not loaded).
+fn registered_extensions(family: Family) -> Vec<(Kind, String)> {
+    let prefix = match family {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
+    };
+    let mut out = Vec::new();
+    for (kind, what) in [(Kind::Match, "matches"), (Kind::Target, "targets")] {
+        let path = format!("/proc/net/{prefix}_tables_{what}");
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        out.extend(parse_registered(kind, &text));
+    }
+    out
+}
+
+/// One name per line, repeated per revision or family that registers it.
+fn parse_registered(kind: Kind, text: &str) -> Vec<(Kind, String)> {
+    let mut out: Vec<(Kind, String)> = Vec::new();
+    for name in text.lines().map(str::trim).filter(|n| !n.is_empty()) {
+        if !out.iter().any(|(_, n)| n == name) {
+            out.push((kind, name.to_string()));
+        }
+    }
+    out
 }
 
 impl RevisionProbe for KernelRevisions {
     fn has_revision(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool> {
+        if !self.may_ask(kind, name) {
+            self.unasked = true;
+            return None;
+        }
         let family = self.family;
         let nft = self.nft.get_or_insert_with(|| NftReader::open(family).ok());
         if let Some(answer) = nft
@@ -45,5 +106,33 @@ impl RevisionProbe for KernelRevisions {
         legacy
             .as_mut()
             .and_then(|s| s.has_revision(name, revision, kind == Kind::Target).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_names_are_listed_once() {
+        let text = "DNAT\nSNAT\nDNAT\nMASQUERADE\n\n";
+        let names: Vec<String> = parse_registered(Kind::Target, text)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
+        assert_eq!(names, ["DNAT", "SNAT", "MASQUERADE"]);
+    }
+
+    #[test]
+    fn an_unregistered_extension_is_not_asked_about() {
+        let mut k = KernelRevisions {
+            registered: Some(Some(parse_registered(Kind::Target, "DNAT\n"))),
+            ..KernelRevisions::new(Family::Ipv4)
+        };
+        assert_eq!(k.has_revision(Kind::Match, "DNAT", 1), None);
+        assert_eq!(k.has_revision(Kind::Target, "NOSUCH", 1), None);
+        assert!(k.unasked);
+        // Nothing was opened to answer.
+        assert!(k.nft.is_none() && k.legacy.is_none());
     }
 }

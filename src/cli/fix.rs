@@ -2,7 +2,7 @@
 //! check again. `--dry-run` shows the plan and changes nothing.
 
 use super::output::Stdout;
-use crate::doctor::checks::rules::{adapt_to_kernel, expectations};
+use crate::doctor::checks::rules::{adapt_to_kernel, expectations, Asking};
 use crate::doctor::gather::{gather, read_rulesets_except, reread_rulesets, GatherOptions};
 use crate::doctor::report::Report;
 use crate::doctor::report::{counted, use_color};
@@ -44,9 +44,11 @@ pub fn run(args: &FixArgs) -> i32 {
         .expected
         .take()
         .unwrap_or_else(|| expectations(&facts));
-    // The check's expectation asked the kernel only about extensions its
-    // rules hold; a fix writes the others too.
-    adapt_to_kernel(&mut expected, None);
+    // The check's expectation asked the kernel only about extensions it
+    // has loaded; a fix writes the others too.
+    if expected.revisions_unasked {
+        adapt_to_kernel(&mut expected, Asking::Everything);
+    }
     let api = facts.docker.is_ok();
     // Only rules change (without --all): the check afterwards can judge
     // them as the commit leaves them while the kernel commits, and read

@@ -1,6 +1,6 @@
 //! Gathering the facts `check` judges: the only I/O of the doctor.
 
-use super::checks::rules::{adapt_to_kernel, expectations_from_api};
+use super::checks::rules::{adapt_to_kernel, expectations_from_api, Asking};
 use super::facts::{DockerUnreachable, Facts, ReadRuleset};
 use crate::backend::Backend;
 use crate::docker::api;
@@ -41,7 +41,10 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             // The daemon's options the API does not tell come from the host.
             let (env, modules) = host.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
             let docker = docker_state(snapshot, &env);
-            let expected = docker.as_ref().ok().and_then(expectations_from_api);
+            let mut expected = docker.as_ref().ok().and_then(expectations_from_api);
+            if let Some(e) = expected.as_mut() {
+                adapt_to_kernel(e, Asking::Registered);
+            }
             (env, modules, docker, expected)
         });
         let read = read_rulesets();
@@ -51,10 +54,7 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (env, modules, docker, expected, read)
     });
-    let mut expected = expected;
-    if let Some(e) = expected.as_mut() {
-        adapt_to_kernel(e, Some(&rulesets));
-    }
+
     Facts {
         env,
         modules,

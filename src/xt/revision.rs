@@ -18,47 +18,6 @@ pub trait RevisionProbe {
     fn has_revision(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool>;
 }
 
-/// Asks `kernel` only about extensions that live rules hold. Asking is not
-/// free of effects: a kernel asked about an extension it has not loaded
-/// loads its module. One that rules use is loaded; and an extension no
-/// live rule holds has no rule to compare equal to.
-#[derive(Debug)]
-pub struct OnEvidence<P> {
-    kernel: P,
-    /// Each extension the live rules hold.
-    held: Vec<(Kind, String)>,
-}
-
-impl<P> OnEvidence<P> {
-    pub fn new(kernel: P) -> Self {
-        OnEvidence {
-            kernel,
-            held: Vec::new(),
-        }
-    }
-
-    /// Notes that a live rule holds `ext`.
-    pub fn saw(&mut self, kind: Kind, ext: &Extension) {
-        if !self.holds(kind, &ext.name) {
-            self.held.push((kind, ext.name.to_string()));
-        }
-    }
-
-    fn holds(&self, kind: Kind, name: &str) -> bool {
-        self.held.iter().any(|(k, n)| *k == kind && n == name)
-    }
-}
-
-impl<P: RevisionProbe> RevisionProbe for OnEvidence<P> {
-    fn has_revision(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool> {
-        if self.holds(kind, name) {
-            self.kernel.has_revision(kind, name, revision)
-        } else {
-            None
-        }
-    }
-}
-
 /// A [`RevisionProbe`]'s answers, each asked once.
 #[derive(Debug)]
 pub struct Revisions<P> {
@@ -72,6 +31,10 @@ impl<P: RevisionProbe> Revisions<P> {
             probe,
             answers: Vec::new(),
         }
+    }
+
+    pub fn probe(&self) -> &P {
+        &self.probe
     }
 
     fn has(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool> {
@@ -187,32 +150,6 @@ mod tests {
         assert!(k.adapt(Kind::Target, &mut ext, Family::Ipv4));
         assert_eq!(ext, dnat(Family::Ipv4, 0));
         assert_ne!(ext.data, dnat(Family::Ipv4, 1).data);
-    }
-
-    #[test]
-    fn on_evidence_the_kernel_is_asked_only_about_extensions_held() {
-        let family = Family::Ipv4;
-        let old_kernel = || ListedRevisions {
-            has: vec![(Kind::Target, "DNAT", vec![0, 1])],
-            asked: 0,
-        };
-        // No live DNAT (a match of that name is another extension):
-        // nothing is asked, nothing changes.
-        let mut none = OnEvidence::new(old_kernel());
-        none.saw(Kind::Match, &Extension::new("DNAT", 0, vec![0u8; 8]));
-        let mut k = Revisions::new(none);
-        let mut ext = dnat(family, 2);
-        assert!(!k.adapt(Kind::Target, &mut ext, family));
-        assert_eq!(k.probe.kernel.asked, 0);
-        // Live DNAT rules: the kernel is asked, once per revision.
-        let mut held = OnEvidence::new(old_kernel());
-        held.saw(Kind::Target, &dnat(family, 1));
-        held.saw(Kind::Target, &dnat(family, 1));
-        assert_eq!(held.held.len(), 1);
-        let mut k = Revisions::new(held);
-        assert!(k.adapt(Kind::Target, &mut ext, family));
-        assert_eq!(ext, dnat(family, 1));
-        assert_eq!(k.probe.kernel.asked, 2);
     }
 
     #[test]

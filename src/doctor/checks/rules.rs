@@ -11,12 +11,11 @@ use crate::docker::rules::{
     expected, expected_for, fingerprint_families, Expected, FirewallBackend, Judgement, RuleKind,
 };
 use crate::docker::DockerState;
-use crate::doctor::facts::{Facts, ReadRuleset};
+use crate::doctor::facts::Facts;
 use crate::doctor::finding::{Finding, Severity};
 use crate::doctor::report::{counted, Scope};
-use crate::ruleset::{Policy, Rule, Ruleset, Table, Target};
-use crate::xt::revision::{OnEvidence, Revisions};
-use crate::xt::{Extension, Kind};
+use crate::ruleset::{Policy, Ruleset, Table};
+use crate::xt::revision::Revisions;
 use crate::Family;
 use std::collections::BTreeMap;
 
@@ -43,6 +42,9 @@ pub struct Expectations {
     pub docker_version: Option<String>,
     pub version_source: Option<&'static str>,
     pub generation: Option<String>,
+    /// Some extension's revision was not asked of the kernel, whose module
+    /// is not loaded ([`Asking::Registered`]).
+    pub revisions_unasked: bool,
 }
 
 impl Expectations {
@@ -55,6 +57,7 @@ impl Expectations {
             docker_version: Some(version),
             version_source: Some(source),
             families,
+            revisions_unasked: false,
         }
     }
 
@@ -76,78 +79,39 @@ pub fn expectations_from_api(state: &DockerState) -> Option<Expectations> {
     Some(Expectations::new(families, v.to_string(), "Engine API"))
 }
 
+/// Whom [`adapt_to_kernel`] may ask.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asking {
+    /// Only about extensions the kernel has registered: asking about
+    /// another loads its module, and a check changes nothing.
+    Registered,
+    /// About every extension (a fix writes them).
+    Everything,
+}
+
 /// Puts each expected match and target at the revision this kernel has,
 /// which is the one Docker's `iptables` chose (DNAT's newest is missing
 /// before Linux 4.18). The kernel is asked once per extension and revision
-/// above 0, not per rule: with `live` rules (a check), only about the
-/// extensions they hold, as asking about another loads its module; without
-/// (a fix, which writes them), about every one.
-pub fn adapt_to_kernel(expected: &mut Expectations, live: Option<&[ReadRuleset]>) {
+/// above 0, not per rule.
+pub fn adapt_to_kernel(expected: &mut Expectations, asking: Asking) {
+    let mut unasked = false;
     for e in &mut expected.families {
-        let kernel = KernelRevisions::new(e.family);
-        match live {
-            None => {
-                e.adapt_revisions(&mut Revisions::new(kernel));
-            }
-            Some(live) => {
-                let mut held = OnEvidence::new(kernel);
-                note_held(e, live, &mut held);
-                e.adapt_revisions(&mut Revisions::new(held));
-            }
-        }
+        let kernel = match asking {
+            Asking::Registered => KernelRevisions::registered_only(e.family),
+            Asking::Everything => KernelRevisions::new(e.family),
+        };
+        let mut revisions = Revisions::new(kernel);
+        e.adapt_revisions(&mut revisions);
+        unasked |= revisions.probe().unasked;
     }
-}
-
-/// A rule's matches, then its target extension.
-fn extensions(r: &Rule) -> impl Iterator<Item = (Kind, &Extension)> {
-    let target = match &r.target {
-        Target::Ext(t) => Some((Kind::Target, t)),
-        _ => None,
-    };
-    r.matches.iter().map(|m| (Kind::Match, m)).chain(target)
-}
-
-/// Notes which of the extensions `e` has above revision 0 the live rules
-/// of its family hold; stops reading them when all are found.
-fn note_held<P>(e: &Expected, live: &[ReadRuleset], held: &mut OnEvidence<P>) {
-    let mut wanted: Vec<(Kind, &str)> = Vec::new();
-    for r in e
-        .tables
-        .iter()
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules)
-    {
-        for (kind, ext) in extensions(&r.rule) {
-            if ext.revision > 0 && !wanted.contains(&(kind, &*ext.name)) {
-                wanted.push((kind, &*ext.name));
-            }
-        }
-    }
-    let rules = live
-        .iter()
-        .filter(|r| r.family == e.family)
-        .filter_map(|r| r.result.as_ref().ok())
-        .flat_map(|rs| &rs.tables)
-        .flat_map(|t| &t.chains)
-        .flat_map(|c| &c.rules);
-    for r in rules {
-        if wanted.is_empty() {
-            return;
-        }
-        for (kind, ext) in extensions(r) {
-            if let Some(i) = wanted.iter().position(|w| *w == (kind, &*ext.name)) {
-                held.saw(kind, ext);
-                wanted.swap_remove(i);
-            }
-        }
-    }
+    expected.revisions_unasked = unasked;
 }
 
 /// The rules Docker must have: for the Engine API's state, else for the
 /// Docker generation the live rules' fingerprint shows.
 pub fn expectations(facts: &Facts) -> Expectations {
     let mut e = expectations_at_newest_revisions(facts);
-    adapt_to_kernel(&mut e, Some(&facts.rulesets));
+    adapt_to_kernel(&mut e, Asking::Registered);
     e
 }
 
