@@ -54,7 +54,6 @@ pub fn gather(opts: &GatherOptions) -> Facts {
             .unwrap_or_else(|p| std::panic::resume_unwind(p));
         (env, modules, docker, expected, read)
     });
-
     Facts {
         env,
         modules,
