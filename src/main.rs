@@ -1,4 +1,5 @@
-//! The `nfdoctor` binary: everything lives in the library; this only runs it.
+//! The `nfdoctor` binary: everything lives in the library; this only sets up
+//! the allocator and runs it.
 
 fn main() {
     grow_heap_in_large_steps();
