@@ -9,6 +9,7 @@ use crate::backend::nft::read::read_planned;
 use crate::backend::nft::retry::Retry;
 use crate::backend::nft::write::{write_tables, Mode, TableChange, WriteError, MAX_BATCH};
 use crate::backend::nft::NftReader;
+use crate::backend::revisions::KernelRevisions;
 use crate::backend::{legacy, Backend};
 use crate::netlink::BatchError;
 use crate::ruleset::command::Command;
@@ -17,6 +18,7 @@ use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::restore::{parse_script, Script};
 use crate::ruleset::{Chain, Ruleset, Table, TableCompat};
 use crate::xt::parse::{ParseCtx, Services};
+use crate::xt::revision::Revisions;
 use crate::Family;
 use clap::{Args, ValueEnum};
 use std::cell::RefCell;
@@ -108,13 +110,18 @@ pub fn run(args: &RestoreArgs) -> i32 {
             Fresh::General => {}
         }
     }
-    let script = match parse_input(&text, family, args.counters) {
+    let mut script = match parse_input(&text, family, args.counters) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("nfdoctor restore: {e}; nothing was changed");
             return 1;
         }
     };
+    // Written at the revisions this kernel has, as iptables-restore does.
+    let mut revisions = Revisions::new(KernelRevisions::new(family));
+    for (_, command) in script.tables.iter_mut().flat_map(|t| &mut t.commands) {
+        command.adapt_revisions(family, &mut revisions);
+    }
     let backend = match args.backend {
         BackendArg::Nft => Backend::Nft,
         BackendArg::Legacy => Backend::Legacy,

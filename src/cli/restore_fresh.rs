@@ -11,7 +11,10 @@ use super::restore::{
 use crate::backend::legacy::fresh::{parse_fresh, FreshTable, KernelPolicy};
 use crate::backend::legacy::load::{read_kernel_table, replace_fresh, KernelTable};
 use crate::backend::legacy::{self, CounterMode, RawSocket, XtLock};
+use crate::backend::revisions::KernelRevisions;
+use crate::ruleset::command::Command;
 use crate::ruleset::{Counters, Policy};
+use crate::xt::revision::Revisions;
 use crate::Family;
 use nfdoctor_sys::netfilter::NF_INET_NUMHOOKS;
 
@@ -27,7 +30,15 @@ pub(super) enum Fresh {
 
 /// Attempts to restore `text` into whole legacy tables.
 pub(super) fn restore(family: Family, text: &str, args: &RestoreArgs) -> Fresh {
-    let tables = match with_parse_ctx(family, |ctx| parse_fresh(text, ctx, args.counters)) {
+    // Written at the revisions this kernel has, as iptables-restore does.
+    let mut revisions = Revisions::new(KernelRevisions::new(family));
+    let mut adapt = |c: &mut Command| {
+        c.adapt_revisions(family, &mut revisions);
+    };
+    let parsed = with_parse_ctx(family, |ctx| {
+        parse_fresh(text, ctx, args.counters, &mut adapt)
+    });
+    let tables = match parsed {
         Ok(Some(tables)) => tables,
         Ok(None) => return Fresh::General,
         Err(e) => return Fresh::BadInput(e.to_string()),

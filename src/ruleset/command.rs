@@ -7,6 +7,7 @@
 
 use super::{AddrSel, Counters, IfaceSel, IpSpec, Policy, Rule, Target};
 use crate::xt::parse::{parse_addr_mask, parse_uint, Arg, ParseCtx};
+use crate::xt::revision::{RevisionProbe, Revisions};
 use crate::xt::{MatchValue, TargetValue};
 use crate::Family;
 
@@ -49,6 +50,31 @@ pub enum Command {
     },
     /// `-E OLD NEW`.
     Rename { old: String, new: String },
+}
+
+impl Command {
+    /// Puts the matches and targets of the command's rules at revisions
+    /// the kernel has ([`Rule::adapt_revisions`]), as iptables does before
+    /// it writes them. Returns whether any changed.
+    pub fn adapt_revisions<P: RevisionProbe>(
+        &mut self,
+        family: Family,
+        revisions: &mut Revisions<P>,
+    ) -> bool {
+        let rules: &mut [Rule] = match self {
+            Command::Append { rules, .. }
+            | Command::Insert { rules, .. }
+            | Command::DeleteSpec { rules, .. }
+            | Command::Check { rules, .. } => rules,
+            Command::Replace { rule, .. } => std::slice::from_mut(&mut **rule),
+            _ => &mut [],
+        };
+        let mut changed = false;
+        for r in rules {
+            changed |= r.adapt_revisions(family, revisions);
+        }
+        changed
+    }
 }
 
 /// A command-line problem: the offending token and why.

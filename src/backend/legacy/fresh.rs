@@ -336,13 +336,15 @@ fn read_i32(b: &[u8], at: usize) -> i32 {
 
 /// The parse's consumer: tables as their blocks come, until something
 /// this load does not take.
-struct FreshScript {
+struct FreshScript<'a> {
     family: Family,
     tables: Vec<FreshTable>,
     open: Option<FreshTable>,
+    /// Applied to each command before its rules are encoded.
+    adapt: &'a mut dyn FnMut(&mut Command),
 }
 
-impl ScriptSink for FreshScript {
+impl ScriptSink for FreshScript<'_> {
     fn table(&mut self, name: &str, _line: usize) -> ControlFlow<()> {
         // A second block for a table: the general path merges them.
         if self.tables.iter().any(|t| t.name == name) {
@@ -356,7 +358,8 @@ impl ScriptSink for FreshScript {
         taken(self.open.as_mut().is_some_and(|t| t.declare(&decl)))
     }
 
-    fn command(&mut self, _line: usize, command: Command) -> ControlFlow<()> {
+    fn command(&mut self, _line: usize, mut command: Command) -> ControlFlow<()> {
+        (self.adapt)(&mut command);
         let ok = self.open.as_mut().is_some_and(|t| t.command(&command));
         // Freed as they come: the allocator hands the same memory to the
         // next line.
@@ -384,19 +387,22 @@ fn taken(ok: bool) -> ControlFlow<()> {
 }
 
 /// Parses a restore script for a flushing load of legacy tables, encoding
-/// rules as it goes. `Ok(None)`: the script does something this load does
-/// not take (the caller uses the general path, which parses it again).
-/// `Err`: a line that does not parse, exactly as [`parse_script_into`]
-/// words it.
+/// rules as it goes, each command after `adapt` (e.g.
+/// [`Command::adapt_revisions`]). `Ok(None)`: the script does something
+/// this load does not take (the caller uses the general path, which parses
+/// it again). `Err`: a line that does not parse, exactly as
+/// [`parse_script_into`] words it.
 pub fn parse_fresh(
     text: &str,
     ctx: &ParseCtx<'_>,
     counters: bool,
+    adapt: &mut dyn FnMut(&mut Command),
 ) -> Result<Option<Vec<FreshTable>>, ScriptError> {
     let mut sink = FreshScript {
         family: ctx.family,
         tables: Vec::new(),
         open: None,
+        adapt,
     };
     let whole = parse_script_into(text, ctx, counters, &mut sink)?;
     Ok(whole.then_some(sink.tables))
@@ -429,7 +435,7 @@ mod tests {
     }
 
     fn fresh(family: Family, text: &str, counters: bool) -> Option<Vec<FreshTable>> {
-        with_ctx(family, |ctx| parse_fresh(text, ctx, counters)).expect("parses")
+        with_ctx(family, |ctx| parse_fresh(text, ctx, counters, &mut |_| {})).expect("parses")
     }
 
     /// The kernel's table: built-in, FORWARD (if any) dropping, with
@@ -489,6 +495,49 @@ mod tests {
                 planned.chains.iter().map(|c| c.rules.len()).sum::<usize>()
             );
         }
+    }
+
+    /// A kernel without DNAT's revision 2 gets revision 1, in the fresh
+    /// load as in the general path.
+    #[test]
+    fn the_fresh_load_writes_the_revisions_the_kernel_has() {
+        use crate::xt::revision::{ListedRevisions, Revisions};
+        use crate::xt::Kind;
+        let family = Family::Ipv4;
+        let text = "*nat\n:PREROUTING ACCEPT [0:0]\n:DOCKER - [0:0]\n\
+            -A DOCKER ! -i docker0 -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n\
+            COMMIT\n";
+        let old_kernel = || {
+            Revisions::new(ListedRevisions {
+                has: vec![(Kind::Target, "DNAT", vec![0, 1])],
+                asked: 0,
+            })
+        };
+        let mut revisions = old_kernel();
+        let mut adapted = 0;
+        let tables = with_ctx(family, |ctx| {
+            parse_fresh(text, ctx, false, &mut |c| {
+                adapted += usize::from(c.adapt_revisions(family, &mut revisions));
+            })
+        })
+        .expect("parses")
+        .expect("a fresh load");
+        assert_eq!(adapted, 1);
+        let mut script = with_ctx(family, |ctx| parse_script(text, ctx, false)).unwrap();
+        let mut revisions = old_kernel();
+        for (_, c) in script.tables.iter_mut().flat_map(|t| &mut t.commands) {
+            c.adapt_revisions(family, &mut revisions);
+        }
+        let current = kernel_table("nat");
+        let planned = plan_table(&script, "nat", &current, Flush::Table).unwrap();
+        let dnat = &planned.chains.iter().find(|c| c.name == "DOCKER").unwrap().rules[0];
+        let crate::ruleset::Target::Ext(t) = &dnat.target else {
+            panic!("DNAT is a target extension")
+        };
+        assert_eq!(t.revision, 1);
+        let want = encode_table(family, &planned).unwrap();
+        let got = tables[0].join(&policies_of(&current)).unwrap();
+        assert_eq!(got.blob(), &want.blob[..]);
     }
 
     const SCRIPT: &str = "\
@@ -551,7 +600,10 @@ COMMIT
     #[test]
     fn bad_lines_are_errors_as_in_the_general_parse() {
         let text = "*filter\n-A INPUT -j ACCEPT\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n";
-        let e = with_ctx(Family::Ipv4, |ctx| parse_fresh(text, ctx, false)).unwrap_err();
+        let e = with_ctx(Family::Ipv4, |ctx| {
+            parse_fresh(text, ctx, false, &mut |_| {})
+        })
+        .unwrap_err();
         let want = with_ctx(Family::Ipv4, |ctx| parse_script(text, ctx, false)).unwrap_err();
         assert_eq!(e, want);
     }
