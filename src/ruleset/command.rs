@@ -703,6 +703,38 @@ mod tests {
     }
 
     #[test]
+    fn every_command_with_rules_is_adapted_to_the_kernels_revisions() {
+        use crate::xt::revision::{ListedRevisions, Revisions};
+        use crate::xt::Kind;
+        let mut revisions = Revisions::new(ListedRevisions {
+            has: vec![(Kind::Match, "addrtype", vec![0])],
+            asked: 0,
+        });
+        let spec = "-m addrtype --dst-type LOCAL -j ACCEPT";
+        for line in [
+            format!("-A X {spec}"),
+            format!("-I X 2 {spec}"),
+            format!("-R X 1 {spec}"),
+            format!("-D X {spec}"),
+            format!("-C X {spec}"),
+        ] {
+            let mut c = parse(&line).unwrap();
+            assert!(c.adapt_revisions(Family::Ipv4, &mut revisions), "{line}");
+            let rules = match &c {
+                Command::Append { rules, .. }
+                | Command::Insert { rules, .. }
+                | Command::DeleteSpec { rules, .. }
+                | Command::Check { rules, .. } => rules.clone(),
+                Command::Replace { rule, .. } => vec![(**rule).clone()],
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(rules[0].matches[0].revision, 0, "{line}");
+        }
+        let mut flush = parse("-F X").unwrap();
+        assert!(!flush.adapt_revisions(Family::Ipv4, &mut revisions));
+    }
+
+    #[test]
     fn quoting_like_iptables_restore() {
         assert_eq!(
             split_args(r#"-A X -m comment --comment "a b\"c" -j Y"#),

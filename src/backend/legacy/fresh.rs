@@ -530,7 +530,12 @@ mod tests {
         }
         let current = kernel_table("nat");
         let planned = plan_table(&script, "nat", &current, Flush::Table).unwrap();
-        let dnat = &planned.chains.iter().find(|c| c.name == "DOCKER").unwrap().rules[0];
+        let dnat = &planned
+            .chains
+            .iter()
+            .find(|c| c.name == "DOCKER")
+            .unwrap()
+            .rules[0];
         let crate::ruleset::Target::Ext(t) = &dnat.target else {
             panic!("DNAT is a target extension")
         };
