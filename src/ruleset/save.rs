@@ -346,7 +346,7 @@ thread_local! {
 }
 
 /// Decimal digits of `n`, without going through `fmt`.
-fn push_u64(out: &mut String, mut n: u64) {
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     if n < 10 {
         out.push(char::from(b'0' + n as u8));
         return;
@@ -379,7 +379,7 @@ const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 8081828384858687888990919293949596979899";
 
 /// A dotted quad, as `inet_ntop(AF_INET)` (and [`text::ipv4`]) writes it.
-fn push_ipv4(out: &mut String, a: [u8; 4]) {
+pub(crate) fn push_ipv4(out: &mut String, a: [u8; 4]) {
     for (i, b) in a.into_iter().enumerate() {
         if i > 0 {
             out.push('.');

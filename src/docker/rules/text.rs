@@ -11,7 +11,7 @@
 
 use crate::ruleset::command::{parse_command, split_args, split_unquoted, Command};
 use crate::ruleset::protocols::ProtoNames;
-use crate::ruleset::save::Printer;
+use crate::ruleset::save::{push_ipv4, push_u64, Printer};
 use crate::ruleset::Rule;
 use crate::xt::parse::ParseCtx;
 use crate::xt::Services;
@@ -104,17 +104,10 @@ pub(crate) fn host(ip: IpAddr) -> String {
 
 /// Appends `ip` as its `Display` writes it. Every published port has its
 /// container's address written several times: an IPv4 address is written
-/// here without the formatting machinery.
+/// as the save printer writes one, without the formatting machinery.
 pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     match ip {
-        IpAddr::V4(a) => {
-            for (i, octet) in a.octets().into_iter().enumerate() {
-                if i > 0 {
-                    out.push('.');
-                }
-                push_number(out, octet.into());
-            }
-        }
+        IpAddr::V4(a) => push_ipv4(out, a.octets()),
         IpAddr::V6(a) => {
             use std::fmt::Write;
             let _ = write!(out, "{a}");
@@ -127,24 +120,6 @@ pub(crate) fn ip_text(ip: IpAddr) -> String {
     let mut out = String::with_capacity(16);
     push_ip(&mut out, ip);
     out
-}
-
-/// Appends `n` in decimal.
-pub(crate) fn push_number(out: &mut String, n: u16) {
-    let mut digits = [0u8; 5];
-    let mut start = digits.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    for &d in &digits[start..] {
-        out.push(char::from(d));
-    }
 }
 
 /// The IPv4 netmask of a prefix length (capped at 32).
@@ -182,7 +157,7 @@ pub(crate) fn join_host_port(ip: IpAddr, port: u16) -> String {
     }
     push_ip(&mut out, ip);
     out.push_str(if ip.is_ipv6() { "]:" } else { ":" });
-    push_number(&mut out, port);
+    push_u64(&mut out, port.into());
     out
 }
 
@@ -265,7 +240,7 @@ impl<'a> Line<'a> {
         for part in [" -m ", proto, " ", option, " "] {
             self.m.push_str(part);
         }
-        push_number(&mut self.m, port);
+        push_u64(&mut self.m, port.into());
         self
     }
     /// A match with its options, e.g. `-m addrtype --dst-type LOCAL`.
@@ -325,7 +300,7 @@ mod tests {
     fn addresses_and_numbers_are_written_as_display_writes_them() {
         for n in [0u16, 7, 9, 10, 99, 100, 255, 1000, 9999, 10000, 65535] {
             let mut s = String::new();
-            push_number(&mut s, n);
+            push_u64(&mut s, n.into());
             assert_eq!(s, n.to_string());
         }
         for ip in [
