@@ -9,7 +9,7 @@
 //! ones (listed in `/proc/net/ip{,6}_tables_{matches,targets}`), and notes
 //! that it left others unasked; a fix, which writes them, asks about all.
 
-use super::legacy::{RawSocket, XtKernel};
+use super::legacy::{x_tables_list, RawSocket, XtKernel};
 use super::nft::NftReader;
 use crate::netlink::NetlinkSocket;
 use crate::xt::revision::RevisionProbe;
@@ -59,28 +59,23 @@ impl KernelRevisions {
     }
 }
 
-/// The matches and targets `/proc/net` lists for `family` (none when
-/// x_tables is not loaded).
+/// The matches and targets x_tables lists for `family` (none when it is
+/// not loaded).
 fn registered_extensions(family: Family) -> Vec<(Kind, String)> {
-    let prefix = match family {
-        Family::Ipv4 => "ip",
-        Family::Ipv6 => "ip6",
-    };
     let mut out = Vec::new();
     for (kind, what) in [(Kind::Match, "matches"), (Kind::Target, "targets")] {
-        let path = format!("/proc/net/{prefix}_tables_{what}");
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        out.extend(parse_registered(kind, &text));
+        out.extend(once_each(kind, x_tables_list(family, what)));
     }
     out
 }
 
-/// One name per line, repeated per revision or family that registers it.
-fn parse_registered(kind: Kind, text: &str) -> Vec<(Kind, String)> {
+/// The names, each once: x_tables lists a name per revision and family
+/// that registers it.
+fn once_each(kind: Kind, names: Vec<String>) -> Vec<(Kind, String)> {
     let mut out: Vec<(Kind, String)> = Vec::new();
-    for name in text.lines().map(str::trim).filter(|n| !n.is_empty()) {
-        if !out.iter().any(|(_, n)| n == name) {
-            out.push((kind, name.to_string()));
+    for name in names {
+        if !out.iter().any(|(_, n)| *n == name) {
+            out.push((kind, name));
         }
     }
     out
@@ -115,8 +110,10 @@ mod tests {
 
     #[test]
     fn registered_names_are_listed_once() {
-        let text = "DNAT\nSNAT\nDNAT\nMASQUERADE\n\n";
-        let names: Vec<String> = parse_registered(Kind::Target, text)
+        let listed = ["DNAT", "SNAT", "DNAT", "MASQUERADE"]
+            .map(String::from)
+            .to_vec();
+        let names: Vec<String> = once_each(Kind::Target, listed)
             .into_iter()
             .map(|(_, n)| n)
             .collect();
@@ -126,7 +123,7 @@ mod tests {
     #[test]
     fn an_unregistered_extension_is_not_asked_about() {
         let mut k = KernelRevisions {
-            registered: Some(Some(parse_registered(Kind::Target, "DNAT\n"))),
+            registered: Some(Some(once_each(Kind::Target, vec!["DNAT".into()]))),
             ..KernelRevisions::new(Family::Ipv4)
         };
         assert_eq!(k.has_revision(Kind::Match, "DNAT", 1), None);

@@ -11,11 +11,18 @@ use crate::Family;
 /// iptables-legacy-save prints them in). Empty when legacy support is
 /// absent.
 pub fn table_names(family: Family) -> Vec<String> {
-    let path = match family {
-        Family::Ipv4 => "/proc/net/ip_tables_names",
-        Family::Ipv6 => "/proc/net/ip6_tables_names",
+    x_tables_list(family, "names")
+}
+
+/// The lines of `/proc/net/ip{,6}_tables_{what}` (`names`, `matches`,
+/// `targets`): what x_tables has for the family. Empty when x_tables is
+/// not loaded.
+pub fn x_tables_list(family: Family, what: &str) -> Vec<String> {
+    let prefix = match family {
+        Family::Ipv4 => "ip",
+        Family::Ipv6 => "ip6",
     };
-    std::fs::read_to_string(path)
+    std::fs::read_to_string(format!("/proc/net/{prefix}_tables_{what}"))
         .map(|t| {
             t.lines()
                 .map(str::to_string)
