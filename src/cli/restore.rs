@@ -117,10 +117,9 @@ pub fn run(args: &RestoreArgs) -> i32 {
             return 1;
         }
     };
-    // Written at the revisions this kernel has, as iptables-restore does.
-    let mut revisions = Revisions::new(KernelRevisions::new(family));
+    let mut adapt = at_kernel_revisions(family);
     for (_, command) in script.tables.iter_mut().flat_map(|t| &mut t.commands) {
-        command.adapt_revisions(family, &mut revisions);
+        adapt(command);
     }
     let backend = match args.backend {
         BackendArg::Nft => Backend::Nft,
@@ -152,6 +151,15 @@ pub fn parse_input(text: &str, family: Family, counters: bool) -> Result<Script,
     with_parse_ctx(family, |ctx| {
         parse_script(text, ctx, counters).map_err(|e| e.to_string())
     })
+}
+
+/// Puts a command's rules at the revisions this kernel has, as
+/// iptables-restore writes them (both load paths).
+pub(super) fn at_kernel_revisions(family: Family) -> impl FnMut(&mut Command) {
+    let mut revisions = Revisions::new(KernelRevisions::new(family));
+    move |c: &mut Command| {
+        c.adapt_revisions(family, &mut revisions);
+    }
 }
 
 /// Runs `f` with the context `restore` parses in (names resolved from the

@@ -6,15 +6,13 @@
 //! before anything is written.
 
 use super::restore::{
-    exit_without_freeing, open_raw_socket, tell_written, with_parse_ctx, RestoreArgs,
+    at_kernel_revisions, exit_without_freeing, open_raw_socket, tell_written, with_parse_ctx,
+    RestoreArgs,
 };
 use crate::backend::legacy::fresh::{parse_fresh, FreshTable, KernelPolicy};
 use crate::backend::legacy::load::{read_kernel_table, replace_fresh, KernelTable};
 use crate::backend::legacy::{self, CounterMode, RawSocket, XtLock};
-use crate::backend::revisions::KernelRevisions;
-use crate::ruleset::command::Command;
 use crate::ruleset::{Counters, Policy};
-use crate::xt::revision::Revisions;
 use crate::Family;
 use nfdoctor_sys::netfilter::NF_INET_NUMHOOKS;
 
@@ -30,11 +28,7 @@ pub(super) enum Fresh {
 
 /// Attempts to restore `text` into whole legacy tables.
 pub(super) fn restore(family: Family, text: &str, args: &RestoreArgs) -> Fresh {
-    // Written at the revisions this kernel has, as iptables-restore does.
-    let mut revisions = Revisions::new(KernelRevisions::new(family));
-    let mut adapt = |c: &mut Command| {
-        c.adapt_revisions(family, &mut revisions);
-    };
+    let mut adapt = at_kernel_revisions(family);
     let parsed = with_parse_ctx(family, |ctx| {
         parse_fresh(text, ctx, args.counters, &mut adapt)
     });
