@@ -8,11 +8,11 @@ use super::typed::Typed;
 use super::{ExpectedPolicy, ExpectedRule, Mode, Origin, Source, Why};
 use crate::ruleset::BUILTIN_CHAINS;
 use crate::ruleset::{IpSpec, KeyIsHash, Rule, SpecHasher, Target};
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// A chain as Docker's calls leave it. Its rules are held as the expected
-/// rules they become, so finishing the chain moves none of them (a host
+/// rules they become, so finishing the chain copies none of them (a host
 /// publishing thousands of ports has thousands in a chain, of hundreds of
 /// bytes each): a rule a typed builder made ([`typed`](super::typed)) is
 /// complete; any other holds an empty rule until
@@ -21,10 +21,11 @@ use std::hash::{BuildHasherDefault, Hasher};
 pub(crate) struct SimChain {
     pub name: String,
     pub builtin: bool,
-    /// A deque: Docker inserts many rules at the top (`-I CHAIN 1`).
-    rules: VecDeque<ExpectedRule>,
+    /// Docker inserts many rules at the top (`-I CHAIN 1`) and appends
+    /// many: both ends grow without moving the rules there.
+    rules: TwoEnded<ExpectedRule>,
     /// Per rule: whether it was built typed (else its line is to be parsed).
-    typed: VecDeque<bool>,
+    typed: TwoEnded<bool>,
     /// How many rules have arguments of each hash: `-C` without a scan (a
     /// host publishes thousands of ports), and without a copy of each
     /// rule's text. A hash held confirms by a scan.
@@ -42,8 +43,8 @@ impl SimChain {
         SimChain {
             name: name.to_string(),
             builtin,
-            rules: VecDeque::new(),
-            typed: VecDeque::new(),
+            rules: TwoEnded::default(),
+            typed: TwoEnded::default(),
             present: HashMap::default(),
         }
     }
@@ -66,9 +67,9 @@ impl SimChain {
         rule.line.get(self.prefix_len()..).unwrap_or_default()
     }
 
-    /// Adds the rule with arguments `args` at `at` (the end if `None`):
-    /// the finished rule when `typed` has it, else its line.
-    fn add(&mut self, at: Option<usize>, args: String, typed: Option<Typed>, origin: Origin) {
+    /// Adds the rule with arguments `args` first in the chain (`-I CHAIN
+    /// 1`) or last: the finished rule when `typed` has it, else its line.
+    fn add(&mut self, first: bool, args: String, typed: Option<Typed>, origin: Origin) {
         *self.present.entry(text_hash(&args)).or_default() += 1;
         // The rule's own text with the chain in front: no new string
         // (`Line` left room for it).
@@ -90,10 +91,13 @@ impl SimChain {
             origin,
             kind,
         };
-        // A deque's insert moves the shorter side: nothing at either end.
-        let at = at.unwrap_or(self.rules.len());
-        self.rules.insert(at, rule);
-        self.typed.insert(at, built);
+        if first {
+            self.rules.push_front(rule);
+            self.typed.push_front(built);
+        } else {
+            self.rules.push_back(rule);
+            self.typed.push_back(built);
+        }
     }
 
     fn remove(&mut self, i: usize) {
@@ -121,7 +125,89 @@ impl SimChain {
     /// The rules in order, and for each whether it was built typed: the
     /// others still need their line parsed.
     pub fn into_rules(self) -> (Vec<ExpectedRule>, Vec<bool>) {
-        (Vec::from(self.rules), Vec::from(self.typed))
+        (self.rules.into_vec(), self.typed.into_vec())
+    }
+}
+
+/// A sequence that grows at both ends in place: the rules put in front, in
+/// the order they came (the first rule is the last one there), then those
+/// put at the back. Unlike a `VecDeque`, whose buffer wraps around,
+/// finishing it moves the smaller end only (a `VecDeque` made contiguous
+/// moves every rule of a chain of thousands, and into untouched pages when
+/// its room was reserved generously).
+#[derive(Debug, Clone)]
+struct TwoEnded<T> {
+    front: Vec<T>,
+    back: Vec<T>,
+}
+
+impl<T> Default for TwoEnded<T> {
+    fn default() -> Self {
+        TwoEnded {
+            front: Vec::new(),
+            back: Vec::new(),
+        }
+    }
+}
+
+impl<T> TwoEnded<T> {
+    fn len(&self) -> usize {
+        self.front.len() + self.back.len()
+    }
+
+    /// Room for `n` more at whichever end they come to.
+    fn reserve(&mut self, n: usize) {
+        self.front.reserve(n);
+        self.back.reserve(n);
+    }
+
+    fn push_front(&mut self, item: T) {
+        self.front.push(item);
+    }
+
+    fn push_back(&mut self, item: T) {
+        self.back.push(item);
+    }
+
+    /// Where the `i`th (in order) is: at the front (its index there), or
+    /// at the back.
+    fn locate(&self, i: usize) -> Result<usize, usize> {
+        match self.front.len().checked_sub(i + 1) {
+            Some(f) => Ok(f),
+            None => Err(i - self.front.len()),
+        }
+    }
+
+    fn remove(&mut self, i: usize) -> Option<T> {
+        if i >= self.len() {
+            return None;
+        }
+        Some(match self.locate(i) {
+            Ok(f) => self.front.remove(f),
+            Err(b) => self.back.remove(b),
+        })
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.front.iter().rev().chain(&self.back)
+    }
+
+    /// The elements in order.
+    fn into_vec(self) -> Vec<T> {
+        let TwoEnded {
+            mut front,
+            mut back,
+        } = self;
+        front.reverse();
+        if back.is_empty() {
+            front
+        } else if front.len() >= back.len() {
+            front.append(&mut back);
+            front
+        } else {
+            back.splice(0..0, front);
+            back
+        }
     }
 }
 
@@ -256,21 +342,21 @@ impl Sim {
         source: &Source,
         why: impl Into<Why>,
     ) {
-        let at = match mode {
+        let first = match mode {
             Mode::EnsureJump => {
                 self.delete(table, chain, &args);
-                Some(0)
+                true
             }
             _ if self.exists(table, chain, &args) => return,
-            Mode::Append => None,
-            Mode::Insert => Some(0),
+            Mode::Append => false,
+            Mode::Insert => true,
         };
         let origin = Origin {
             source: source.clone(),
             mode,
             why: why.into(),
         };
-        self.chain_mut(table, chain).add(at, args, typed, origin);
+        self.chain_mut(table, chain).add(first, args, typed, origin);
     }
 
     /// Room for `n` more rules in `table` `chain`, if it exists, before a
@@ -314,6 +400,53 @@ mod tests {
     use super::*;
     use crate::docker::Proto;
     use crate::Family;
+
+    /// A `TwoEnded` holds what a `VecDeque` given the same pushes and
+    /// removals holds, and finishes as the same vector.
+    #[test]
+    fn two_ended_keeps_a_deques_order() {
+        use std::collections::VecDeque;
+        let mut model = VecDeque::new();
+        let mut ours = TwoEnded::default();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for n in 0..3000u32 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let pick = (seed >> 8) as usize % (model.len() + 1);
+            match seed % 5 {
+                0 | 1 => {
+                    ours.push_front(n);
+                    model.push_front(n);
+                }
+                2 | 3 => {
+                    ours.push_back(n);
+                    model.push_back(n);
+                }
+                _ => assert_eq!(ours.remove(pick), model.remove(pick)),
+            }
+            assert_eq!(ours.len(), model.len());
+            if n % 101 == 0 {
+                assert!(ours.iter().eq(model.iter()));
+                assert_eq!(ours.clone().into_vec(), Vec::from(model.clone()));
+            }
+        }
+        assert_eq!(ours.into_vec(), Vec::from(model));
+        // Each way of finishing: one end empty, or either end the longer.
+        for (fronts, backs) in [(3, 0), (0, 3), (3, 1), (1, 3)] {
+            let mut ours = TwoEnded::default();
+            let mut model = VecDeque::new();
+            for n in 0..fronts {
+                ours.push_front(n);
+                model.push_front(n);
+            }
+            for n in 10..10 + backs {
+                ours.push_back(n);
+                model.push_back(n);
+            }
+            assert_eq!(ours.into_vec(), Vec::from(model));
+        }
+    }
 
     const ACCEPT: &str =
         "-d 172.17.0.2/32 ! -i docker0 -o docker0 -p tcp -m tcp --dport 80 -j ACCEPT";
