@@ -10,7 +10,7 @@ use super::socket::Transport;
 use super::AttrWriter;
 use nfdoctor_sys::netlink::{NLMSG_ERROR, NLM_F_ACK, NLM_F_REQUEST};
 use nfdoctor_sys::nfnetlink::{
-    NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES,
+    nfnl_msg_type, NFNL_BATCH_GENID, NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END, NFNL_SUBSYS_NFTABLES,
 };
 
 /// One message of a batch and what it does, for error reports.
@@ -66,7 +66,7 @@ impl Batch {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.starts.push(self.buf.len());
-        let msg_type = (u16::from(NFNL_SUBSYS_NFTABLES) << 8) | u16::from(msg);
+        let msg_type = nfnl_msg_type(NFNL_SUBSYS_NFTABLES, msg);
         put_nfnl_message(
             &mut self.buf,
             msg_type,

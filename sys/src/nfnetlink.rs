@@ -7,6 +7,13 @@ pub const NFNL_SUBSYS_IPSET: u8 = 6;
 pub const NFNL_SUBSYS_NFTABLES: u8 = 10;
 pub const NFNL_SUBSYS_NFT_COMPAT: u8 = 11;
 
+/// The `nlmsg_type` of message `msg` of subsystem `subsys` (the kernel's
+/// `nfnl_msg_type()`; `NFNL_SUBSYS_ID()` and `NFNL_MSG_TYPE()` take it
+/// apart).
+pub const fn nfnl_msg_type(subsys: u8, msg: u8) -> u16 {
+    ((subsys as u16) << 8) | msg as u16
+}
+
 /// Batch delimiters (`NLMSG_MIN_TYPE`, `NLMSG_MIN_TYPE + 1`).
 pub const NFNL_MSG_BATCH_BEGIN: u16 = 0x10;
 pub const NFNL_MSG_BATCH_END: u16 = 0x11;

@@ -24,7 +24,7 @@ use crate::ruleset::{
 use crate::Family;
 use nfdoctor_sys::netlink::{NETLINK_NETFILTER, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST};
 use nfdoctor_sys::nf_tables::*;
-use nfdoctor_sys::nfnetlink::NFNL_SUBSYS_NFTABLES;
+use nfdoctor_sys::nfnetlink::{nfnl_msg_type, NFNL_SUBSYS_NFTABLES};
 use std::ops::ControlFlow;
 
 /// A chain as dumped, before rules.
@@ -41,7 +41,7 @@ pub struct ChainInfo {
 }
 
 pub fn msg_type(msg: u8) -> u16 {
-    (u16::from(NFNL_SUBSYS_NFTABLES) << 8) | u16::from(msg)
+    nfnl_msg_type(NFNL_SUBSYS_NFTABLES, msg)
 }
 
 /// A netlink conversation with nf_tables.

@@ -9,14 +9,14 @@ use crate::xt::revision::RevisionProbe;
 use crate::xt::Kind;
 use nfdoctor_sys::netlink::{NLM_F_ACK, NLM_F_REQUEST};
 use nfdoctor_sys::nfnetlink::{
-    NFNL_MSG_COMPAT_GET, NFNL_SUBSYS_NFT_COMPAT, NFTA_COMPAT_NAME, NFTA_COMPAT_REV,
+    nfnl_msg_type, NFNL_MSG_COMPAT_GET, NFNL_SUBSYS_NFT_COMPAT, NFTA_COMPAT_NAME, NFTA_COMPAT_REV,
     NFTA_COMPAT_TYPE,
 };
 
 impl<T: Transport> RevisionProbe for NftReader<T> {
     fn has_revision(&mut self, kind: Kind, name: &str, revision: u8) -> Option<bool> {
         let family = self.family();
-        let msg_type = (u16::from(NFNL_SUBSYS_NFT_COMPAT) << 8) | u16::from(NFNL_MSG_COMPAT_GET);
+        let msg_type = nfnl_msg_type(NFNL_SUBSYS_NFT_COMPAT, NFNL_MSG_COMPAT_GET);
         let target = match kind {
             Kind::Match => 0,
             Kind::Target => 1,
