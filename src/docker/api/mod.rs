@@ -25,7 +25,6 @@ pub mod discover;
 pub mod error;
 pub mod facts;
 pub mod http;
-pub mod short;
 pub mod state;
 pub mod time;
 pub mod version;

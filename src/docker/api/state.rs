@@ -5,7 +5,6 @@
 use super::facts::{
     has_security_option, ApiFacts, Component, BRIDGE_NF_UNREPORTED, FIREWALL_BACKEND_REPORTED,
 };
-use super::short::ShortStr;
 use super::time::Timestamp;
 use super::version::ApiVersion;
 use super::wire::{
@@ -15,6 +14,7 @@ use super::wire::{
 use crate::docker::model::{
     DaemonOptions, DockerState, Endpoint, Network, PortBinding, Proto, Subnet, Version,
 };
+use crate::small::ShortStr;
 use crate::Family;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};

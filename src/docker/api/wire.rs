@@ -3,7 +3,7 @@
 //! maps, and fields come and go between API versions); unknown fields are
 //! ignored.
 
-use super::short::ShortStr;
+use crate::small::ShortStr;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 

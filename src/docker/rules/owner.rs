@@ -7,6 +7,7 @@
 
 use crate::ruleset::command::split_args;
 use crate::ruleset::{Rule, BUILTIN_CHAINS};
+use crate::small::ShortStr;
 use crate::Family;
 use serde::Serialize;
 
@@ -74,82 +75,82 @@ pub enum RuleKind {
     NatJump,
     /// nat DOCKER DNAT of a published port.
     Dnat {
-        proto: String,
+        proto: ShortStr,
         /// `None`: any host address.
-        host_ip: Option<String>,
+        host_ip: Option<ShortStr>,
         host_port: u16,
         /// `ADDR:PORT` or `[ADDR6]:PORT`.
-        to: String,
+        to: ShortStr,
         /// `! -i BR` (proxy on), if present.
-        bridge: Option<String>,
+        bridge: Option<ShortStr>,
     },
     /// nat DOCKER `-i BR -j RETURN`.
-    SkipDnat { bridge: String },
+    SkipDnat { bridge: ShortStr },
     /// nat DOCKER `-d 127.0.0.0/8 -i loopback0 -j RETURN` (WSL2).
     Wsl2Loopback,
     /// nat POSTROUTING `-s SUBNET ! -o BR -j MASQUERADE|SNAT`.
-    SubnetMasquerade { subnet: String, bridge: String },
+    SubnetMasquerade { subnet: ShortStr, bridge: ShortStr },
     /// nat POSTROUTING `-o BR -m addrtype --src-type LOCAL -j MASQUERADE|SNAT`.
-    HostMasquerade { bridge: String },
+    HostMasquerade { bridge: ShortStr },
     /// nat POSTROUTING `-s CIP -d CIP -p P --dport N -j MASQUERADE`.
     SelfMasquerade {
-        ip: String,
-        proto: String,
+        ip: ShortStr,
+        proto: ShortStr,
         port: u16,
     },
     /// filter DOCKER `-d CIP ! -i BR -o BR -p P --dport N -j ACCEPT`.
     PortAccept {
-        ip: String,
-        bridge: String,
-        proto: String,
+        ip: ShortStr,
+        bridge: ShortStr,
+        proto: ShortStr,
         port: u16,
     },
     /// filter DOCKER `! -i BR -o BR -j DROP|ACCEPT` (28+).
-    BridgeDefault { bridge: String, accept: bool },
+    BridgeDefault { bridge: ShortStr, accept: bool },
     /// filter DOCKER `-o BR -p icmp -j ACCEPT` (routed networks).
-    RoutedIcmp { bridge: String },
+    RoutedIcmp { bridge: ShortStr },
     /// A legacy `--link` ACCEPT in filter DOCKER.
-    Link { bridge: String },
+    Link { bridge: ShortStr },
     /// An unconditional jump between Docker's chains (`-j DOCKER-USER`,
     /// `-j DOCKER-FORWARD`, `-j DOCKER-ISOLATION-STAGE-1`, …).
-    Jump { to: String },
+    Jump { to: ShortStr },
     /// `-o BR -j DOCKER` (FORWARD ≤27, DOCKER-BRIDGE 28+).
-    BridgeJump { bridge: String },
+    BridgeJump { bridge: ShortStr },
     /// `-o BR -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`.
-    Conntrack { bridge: String },
+    Conntrack { bridge: ShortStr },
     /// `-i BR ! -o BR -j ACCEPT` or (28+, icc) `-i BR -j ACCEPT`.
-    Outgoing { bridge: String },
+    Outgoing { bridge: ShortStr },
     /// `-i BR -o BR -j ACCEPT|DROP`.
-    Icc { bridge: String, accept: bool },
+    Icc { bridge: ShortStr, accept: bool },
     /// STAGE-1 `-i BR ! -o BR -j …STAGE-2` or STAGE-2 `-o BR -j DROP`.
-    Isolation { bridge: String, stage: u8 },
+    Isolation { bridge: ShortStr, stage: u8 },
     /// STAGE-1 rules of a routed network (28.x).
-    IsolationRouted { bridge: String },
+    IsolationRouted { bridge: ShortStr },
     /// An internal network's DROPs (STAGE-1 or DOCKER-INTERNAL).
-    InternalDrop { bridge: String, subnet: String },
+    InternalDrop { bridge: ShortStr, subnet: ShortStr },
     /// `-j RETURN` ending an isolation chain or DOCKER-USER.
     Return,
     /// 28.0.0's FORWARD rules matching `docker-ext-bridges-v4/-v6`.
     Ipset,
     /// raw PREROUTING `-d CIP ! -i BR [-p P --dport N] -j DROP`.
     RawDirectDrop {
-        ip: String,
-        bridge: String,
+        ip: ShortStr,
+        bridge: ShortStr,
         /// 28.0.x–28.1.x per-port form.
-        port: Option<(String, u16)>,
+        port: Option<(ShortStr, u16)>,
     },
     /// raw PREROUTING `-d CIP -i IF -j ACCEPT` (trusted host interface).
-    RawTrustedAccept { ip: String, iface: String },
+    RawTrustedAccept { ip: ShortStr, iface: ShortStr },
     /// raw PREROUTING `-d 127.x/32 ! -i lo -p P --dport N -j DROP`.
     RawLoopbackDrop {
-        ip: String,
-        proto: String,
+        ip: ShortStr,
+        proto: ShortStr,
         port: u16,
     },
     /// raw PREROUTING `… -i loopback0 … -j ACCEPT` (WSL2).
     RawWsl2Accept {
-        ip: String,
-        proto: String,
+        ip: ShortStr,
+        proto: ShortStr,
         port: u16,
     },
     /// mangle POSTROUTING `-p sctp --sport N -j CHECKSUM --checksum-fill`.
@@ -341,11 +342,11 @@ impl Parts {
     }
 }
 
-fn strip_host(a: &str) -> String {
+fn strip_host(a: &str) -> ShortStr {
     a.strip_suffix("/32")
         .or_else(|| a.strip_suffix("/128"))
         .unwrap_or(a)
-        .to_string()
+        .into()
 }
 
 /// Recognises a Docker-made rule from its iptables-save line (`-A CHAIN
@@ -392,11 +393,11 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
                 .and_then(|i| p.target_args.get(i + 1))?
                 .clone();
             Some(Dnat {
-                proto: Parts::pos(&p.p)?.to_string(),
+                proto: Parts::pos(&p.p)?.into(),
                 host_ip: Parts::pos(&p.d).map(strip_host),
                 host_port: p.dport()?,
-                to,
-                bridge: Parts::neg(&p.i).map(str::to_string),
+                to: to.into(),
+                bridge: Parts::neg(&p.i).map(ShortStr::from),
             })
         }
         ("nat", "DOCKER") if t == "RETURN" && p.matches.is_empty() => {
@@ -404,7 +405,7 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
                 Some(Wsl2Loopback)
             } else {
                 Some(SkipDnat {
-                    bridge: Parts::pos(&p.i)?.to_string(),
+                    bridge: Parts::pos(&p.i)?.into(),
                 })
             }
         }
@@ -412,23 +413,21 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
             if let (Some(s), Some(o)) = (Parts::pos(&p.s), Parts::neg(&p.o)) {
                 if p.matches.is_empty() && none(&p.d) {
                     return Some(SubnetMasquerade {
-                        subnet: s.to_string(),
-                        bridge: o.to_string(),
+                        subnet: s.into(),
+                        bridge: o.into(),
                     });
                 }
             }
             if let Some(o) = Parts::pos(&p.o) {
                 if p.only_match("addrtype", &["--src-type", "LOCAL"]) {
-                    return Some(HostMasquerade {
-                        bridge: o.to_string(),
-                    });
+                    return Some(HostMasquerade { bridge: o.into() });
                 }
             }
             let (s, d) = (Parts::pos(&p.s)?, Parts::pos(&p.d)?);
             if s == d && t == "MASQUERADE" && p.proto_match() {
                 return Some(SelfMasquerade {
                     ip: strip_host(s),
-                    proto: Parts::pos(&p.p)?.to_string(),
+                    proto: Parts::pos(&p.p)?.into(),
                     port: p.dport()?,
                 });
             }
@@ -441,8 +440,8 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
                 if i == o && t == "ACCEPT" && p.proto_match() {
                     return Some(PortAccept {
                         ip: strip_host(d),
-                        bridge: o.to_string(),
-                        proto: Parts::pos(&p.p)?.to_string(),
+                        bridge: o.into(),
+                        proto: Parts::pos(&p.p)?.into(),
                         port: p.dport()?,
                     });
                 }
@@ -450,7 +449,7 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
             if let (Some(i), Some(o)) = (Parts::neg(&p.i), Parts::pos(&p.o)) {
                 if i == o && p.matches.is_empty() && none(&p.s) && none(&p.d) {
                     return Some(BridgeDefault {
-                        bridge: o.to_string(),
+                        bridge: o.into(),
                         accept: t == "ACCEPT",
                     });
                 }
@@ -460,16 +459,12 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
                     && matches!(Parts::pos(&p.p), Some("icmp" | "ipv6-icmp"))
                     && p.matches.is_empty()
                 {
-                    return Some(RoutedIcmp {
-                        bridge: o.to_string(),
-                    });
+                    return Some(RoutedIcmp { bridge: o.into() });
                 }
             }
             if let (Some(i), Some(o)) = (Parts::pos(&p.i), Parts::pos(&p.o)) {
                 if i == o && t == "ACCEPT" && Parts::pos(&p.s).is_some() {
-                    return Some(Link {
-                        bridge: o.to_string(),
-                    });
+                    return Some(Link { bridge: o.into() });
                 }
             }
             None
@@ -481,30 +476,30 @@ fn classify_parts(table: &str, p: &Parts) -> Option<RuleKind> {
             match (t, Parts::pos(&p.i), Parts::neg(&p.i)) {
                 ("DROP", None, Some("lo")) if p.proto_match() => Some(RawLoopbackDrop {
                     ip,
-                    proto: Parts::pos(&p.p)?.to_string(),
+                    proto: Parts::pos(&p.p)?.into(),
                     port: p.dport()?,
                 }),
                 ("DROP", None, Some(br)) if p.matches.is_empty() && none(&p.p) => {
                     Some(RawDirectDrop {
                         ip,
-                        bridge: br.to_string(),
+                        bridge: br.into(),
                         port: None,
                     })
                 }
                 ("DROP", None, Some(br)) if p.proto_match() => Some(RawDirectDrop {
                     ip,
-                    bridge: br.to_string(),
-                    port: Some((Parts::pos(&p.p)?.to_string(), p.dport()?)),
+                    bridge: br.into(),
+                    port: Some((Parts::pos(&p.p)?.into(), p.dport()?)),
                 }),
                 ("ACCEPT", Some("loopback0"), None) if p.proto_match() => Some(RawWsl2Accept {
                     ip,
-                    proto: Parts::pos(&p.p)?.to_string(),
+                    proto: Parts::pos(&p.p)?.into(),
                     port: p.dport()?,
                 }),
                 ("ACCEPT", Some(iface), None) if p.matches.is_empty() && none(&p.p) => {
                     Some(RawTrustedAccept {
                         ip,
-                        iface: iface.to_string(),
+                        iface: iface.into(),
                     })
                 }
                 _ => None,
@@ -547,7 +542,7 @@ fn classify_filter(p: &Parts) -> Option<RuleKind> {
     }
     if bare && p.i.is_none() && p.o.is_none() && p.matches.is_empty() {
         if JUMP_TARGETS.contains(&t) {
-            return Some(Jump { to: t.to_string() });
+            return Some(Jump { to: t.into() });
         }
         if t == "RETURN"
             && matches!(
@@ -566,8 +561,8 @@ fn classify_filter(p: &Parts) -> Option<RuleKind> {
     if matches!(chain, "DOCKER-ISOLATION-STAGE-1" | "DOCKER-INTERNAL") && t == "DROP" {
         if let Some(sub) = Parts::neg(&p.d).or(Parts::neg(&p.s)) {
             return Some(InternalDrop {
-                bridge: i.or(o)?.to_string(),
-                subnet: sub.to_string(),
+                bridge: i.or(o)?.into(),
+                subnet: sub.into(),
             });
         }
     }
@@ -577,49 +572,41 @@ fn classify_filter(p: &Parts) -> Option<RuleKind> {
     let ct = p.only_match("conntrack", &["--ctstate", "RELATED,ESTABLISHED"]);
     match (chain, t) {
         ("FORWARD" | "DOCKER-BRIDGE", "DOCKER") if p.matches.is_empty() && p.i.is_none() => {
-            Some(BridgeJump {
-                bridge: o?.to_string(),
-            })
+            Some(BridgeJump { bridge: o?.into() })
         }
         ("FORWARD" | "DOCKER-CT", "ACCEPT") if ct && p.i.is_none() && o.is_some() => {
-            Some(Conntrack {
-                bridge: o?.to_string(),
-            })
+            Some(Conntrack { bridge: o?.into() })
         }
         ("DOCKER-ISOLATION-STAGE-1", "DOCKER-ISOLATION-STAGE-2") => match (i, no) {
             (Some(a), Some(b)) if a == b => Some(Isolation {
-                bridge: a.to_string(),
+                bridge: a.into(),
                 stage: 1,
             }),
             _ => None,
         },
         ("DOCKER-ISOLATION-STAGE-2", "DROP") if p.i.is_none() && p.matches.is_empty() => {
             Some(Isolation {
-                bridge: o?.to_string(),
+                bridge: o?.into(),
                 stage: 2,
             })
         }
         ("DOCKER-ISOLATION-STAGE-1", "RETURN" | "ACCEPT") => Some(IsolationRouted {
-            bridge: i.or(o)?.to_string(),
+            bridge: i.or(o)?.into(),
         }),
         ("FORWARD" | "DOCKER-FORWARD", "ACCEPT" | "DROP") if p.matches.is_empty() => {
             match (i, o, no, ni) {
                 (Some(a), Some(b), None, None) if a == b => Some(Icc {
-                    bridge: a.to_string(),
+                    bridge: a.into(),
                     accept: t == "ACCEPT",
                 }),
-                (Some(a), None, Some(b), None) if a == b && t == "ACCEPT" => Some(Outgoing {
-                    bridge: a.to_string(),
-                }),
+                (Some(a), None, Some(b), None) if a == b && t == "ACCEPT" => {
+                    Some(Outgoing { bridge: a.into() })
+                }
                 (Some(a), None, None, None) if t == "ACCEPT" && chain == "DOCKER-FORWARD" => {
-                    Some(Outgoing {
-                        bridge: a.to_string(),
-                    })
+                    Some(Outgoing { bridge: a.into() })
                 }
                 // 28.0.0 put the icc=true outgoing rule in FORWARD.
-                (Some(a), None, None, None) if t == "ACCEPT" => Some(Outgoing {
-                    bridge: a.to_string(),
-                }),
+                (Some(a), None, None, None) if t == "ACCEPT" => Some(Outgoing { bridge: a.into() }),
                 _ => None,
             }
         }

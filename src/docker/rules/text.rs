@@ -13,6 +13,7 @@ use crate::ruleset::command::{parse_command, split_args, split_unquoted, Command
 use crate::ruleset::protocols::ProtoNames;
 use crate::ruleset::save::{push_ipv4, push_u64, Printer};
 use crate::ruleset::Rule;
+use crate::small::ShortStr;
 use crate::xt::parse::ParseCtx;
 use crate::xt::Services;
 use crate::Family;
@@ -115,11 +116,17 @@ pub(crate) fn push_ip(out: &mut String, ip: IpAddr) {
     }
 }
 
-/// `ip` as its `Display` writes it ([`push_ip`]).
-pub(crate) fn ip_text(ip: IpAddr) -> String {
-    let mut out = String::with_capacity(16);
-    push_ip(&mut out, ip);
-    out
+/// `ip` as its `Display` writes it, kept inline (the kind of each of a
+/// port's rules names its container's address: tens of thousands on a
+/// busy host).
+pub(crate) fn ip_short(ip: IpAddr) -> ShortStr {
+    use std::io::Write;
+    // The longest text: eight groups, or six and an IPv4 tail.
+    let mut buf = [0u8; 45];
+    let mut rest = &mut buf[..];
+    let _ = write!(rest, "{ip}");
+    let len = 45 - rest.len();
+    ShortStr::from(std::str::from_utf8(&buf[..len]).unwrap_or_default())
 }
 
 /// The IPv4 netmask of a prefix length (capped at 32).
@@ -313,11 +320,14 @@ mod tests {
             "::1",
             "fd00:dead:beef::2",
             "::ffff:10.0.0.1",
+            "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255",
+            "fd00:1111:2222:3333:4444:5555:6666:7777",
         ] {
             let ip: IpAddr = ip.parse().expect("address");
             let mut s = String::new();
             push_ip(&mut s, ip);
             assert_eq!(s, ip.to_string());
+            assert_eq!(ip_short(ip).as_str(), s);
             let prefix = if ip.is_ipv4() { 32 } else { 128 };
             assert_eq!(host(ip), format!("{ip}/{prefix}"));
             assert_eq!(

@@ -13,6 +13,7 @@ use super::owner::RuleKind;
 use super::text::{mask4, mask6};
 use crate::docker::Proto;
 use crate::ruleset::{AddrSel, IfaceSel, IpSpec, Rule, Target};
+use crate::small::ShortStr;
 use crate::xt::{Dnat, Extension, Masquerade, MatchValue, NatRange, PortRange, TargetValue};
 use crate::xt::{Tcp, Udp};
 use crate::Family;
@@ -120,11 +121,11 @@ pub(crate) fn dnat(
     Some(Typed {
         rule: rule(spec, port_match, Target::Ext(target)),
         kind: RuleKind::Dnat {
-            proto: proto.as_str().to_string(),
-            host_ip: host_ip.map(|h| h.to_string()),
+            proto: proto.as_str().into(),
+            host_ip: host_ip.map(super::text::ip_short),
             host_port,
-            to: to_text.to_string(),
-            bridge: not_bridge.map(str::to_string),
+            to: to_text.into(),
+            bridge: not_bridge.map(ShortStr::from),
         },
     })
 }
@@ -148,9 +149,9 @@ pub(crate) fn port_accept(
     Some(Typed {
         rule: rule(spec, port_match, Target::Accept),
         kind: RuleKind::PortAccept {
-            ip: super::text::ip_text(ip),
-            bridge: bridge.to_string(),
-            proto: proto.as_str().to_string(),
+            ip: super::text::ip_short(ip),
+            bridge: bridge.into(),
+            proto: proto.as_str().into(),
             port,
         },
     })
@@ -175,8 +176,8 @@ pub(crate) fn self_masquerade(
     Some(Typed {
         rule: rule(spec, port_match, Target::Ext(target)),
         kind: RuleKind::SelfMasquerade {
-            ip: super::text::ip_text(ip),
-            proto: proto.as_str().to_string(),
+            ip: super::text::ip_short(ip),
+            proto: proto.as_str().into(),
             port,
         },
     })

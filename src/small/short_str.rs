@@ -1,14 +1,16 @@
-//! Short strings of the Engine API's port maps (`"80/tcp"`, `"0.0.0.0"`,
-//! `"8080"`, `"::"`) kept inline: a container publishing a hundred ports
-//! sends about four hundred of them in each of its port maps, and a host
-//! with ten thousand ports would otherwise allocate one per string.
+//! Short strings kept inline: the Engine API's port maps (`"80/tcp"`,
+//! `"0.0.0.0"`, `"8080"`, `"::"`; a container publishing a hundred ports
+//! sends about four hundred of them in each of its port maps), and the
+//! addresses, bridges and protocols of the Docker rules expected for them.
+//! A host with ten thousand ports would otherwise allocate one per string.
 
-use crate::small::SmallBytes;
+use super::SmallBytes;
 use serde::de::{self, Deserialize, Deserializer, Visitor};
 use serde::{Serialize, Serializer};
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 
 /// The longest string kept inline (an IPv4 address with a port and more).
@@ -58,6 +60,25 @@ impl PartialEq for ShortStr {
 }
 
 impl Eq for ShortStr {}
+
+impl PartialEq<str> for ShortStr {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for ShortStr {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// As the `str` (which [`Borrow`] requires).
+impl Hash for ShortStr {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl PartialOrd for ShortStr {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {

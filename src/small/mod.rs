@@ -2,6 +2,10 @@
 //! Docker host has tens of thousands of (an extension's payload, a port
 //! map's `"80/tcp"`) then cost no allocation to make, copy or free.
 
+mod short_str;
+
+pub use short_str::ShortStr;
+
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::{Deref, DerefMut};
