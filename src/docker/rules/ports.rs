@@ -7,6 +7,7 @@ use super::generation::PortOrder;
 use crate::docker::{Endpoint, PortBinding, Proto};
 use crate::Family;
 use std::cmp::Ordering;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// The host side of a configured binding.
@@ -106,7 +107,12 @@ impl Bound {
 /// the Engine API (`0.0.0.0` and `::` for the same port) become one "any"
 /// binding; duplicates go.
 pub(crate) fn normalise(ports: &[PortBinding]) -> Vec<Config> {
-    let mut out: Vec<Config> = Vec::new();
+    let mut out: Vec<Config> = Vec::with_capacity(ports.len());
+    // Each binding meets only the earlier ones of its port (a container
+    // may publish hundreds): per (proto, host port, container port) the
+    // first in `out`, and per entry of `out` the next of its port.
+    let mut first: HashMap<(Proto, u16, u16), usize> = HashMap::with_capacity(ports.len());
+    let mut next: Vec<Option<usize>> = Vec::with_capacity(ports.len());
     for p in ports {
         let c = Config {
             proto: p.proto,
@@ -114,26 +120,44 @@ pub(crate) fn normalise(ports: &[PortBinding]) -> Vec<Config> {
             host_port: p.host_port,
             container_port: p.container_port,
         };
-        let same = |o: &Config| {
-            o.proto == c.proto && o.host_port == c.host_port && o.container_port == c.container_port
-        };
-        if out.iter().any(|o| same(o) && o.host_ip == c.host_ip) {
-            continue;
-        }
-        // 0.0.0.0 + :: (either order) = any; any absorbs both.
-        let twin = out.iter_mut().find(|o| {
-            same(o)
+        let key = (c.proto, c.host_port, c.container_port);
+        let (mut at, mut last, mut twin) = (first.get(&key).copied(), None, None);
+        let mut duplicate = false;
+        while let Some(i) = at {
+            if out[i].host_ip == c.host_ip {
+                duplicate = true;
+                break;
+            }
+            // 0.0.0.0 + :: (either order) = any; any absorbs both.
+            if twin.is_none()
                 && matches!(
-                    (o.host_ip, c.host_ip),
+                    (out[i].host_ip, c.host_ip),
                     (HostIp::AnyV4, HostIp::AnyV6)
                         | (HostIp::AnyV6, HostIp::AnyV4)
                         | (HostIp::Any, HostIp::AnyV4 | HostIp::AnyV6)
                         | (HostIp::AnyV4 | HostIp::AnyV6, HostIp::Any)
                 )
-        });
+            {
+                twin = Some(i);
+            }
+            last = Some(i);
+            at = next[i];
+        }
+        if duplicate {
+            continue;
+        }
         match twin {
-            Some(o) => o.host_ip = HostIp::Any,
-            None => out.push(c),
+            Some(i) => out[i].host_ip = HostIp::Any,
+            None => {
+                match last {
+                    Some(l) => next[l] = Some(out.len()),
+                    None => {
+                        first.insert(key, out.len());
+                    }
+                }
+                out.push(c);
+                next.push(None);
+            }
         }
     }
     out
@@ -297,6 +321,73 @@ mod tests {
         assert_eq!(n.len(), 3);
         assert_eq!(n[0].host_ip, HostIp::Any);
         assert_eq!(n[2].host_ip, HostIp::Any);
+    }
+
+    /// The linear `normalise` gives what comparing each binding with every
+    /// earlier one gives, on random bindings of a few ports and addresses
+    /// (duplicates, twins in either order, "any" absorbing both).
+    #[test]
+    fn normalise_matches_the_pairwise_definition() {
+        fn pairwise(ports: &[PortBinding]) -> Vec<Config> {
+            let mut out: Vec<Config> = Vec::new();
+            for p in ports {
+                let c = Config {
+                    proto: p.proto,
+                    host_ip: HostIp::of(p.host_ip),
+                    host_port: p.host_port,
+                    container_port: p.container_port,
+                };
+                let same = |o: &Config| {
+                    o.proto == c.proto
+                        && o.host_port == c.host_port
+                        && o.container_port == c.container_port
+                };
+                if out.iter().any(|o| same(o) && o.host_ip == c.host_ip) {
+                    continue;
+                }
+                let twin = out.iter_mut().find(|o| {
+                    same(o)
+                        && matches!(
+                            (o.host_ip, c.host_ip),
+                            (HostIp::AnyV4, HostIp::AnyV6)
+                                | (HostIp::AnyV6, HostIp::AnyV4)
+                                | (HostIp::Any, HostIp::AnyV4 | HostIp::AnyV6)
+                                | (HostIp::AnyV4 | HostIp::AnyV6, HostIp::Any)
+                        )
+                });
+                match twin {
+                    Some(o) => o.host_ip = HostIp::Any,
+                    None => out.push(c),
+                }
+            }
+            out
+        }
+        let ips = [
+            None,
+            Some("0.0.0.0"),
+            Some("::"),
+            Some("127.0.0.1"),
+            Some("::1"),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..500 {
+            let mut ports = Vec::new();
+            for _ in 0..(seed % 24) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let proto = if seed & 1 == 0 {
+                    Proto::Tcp
+                } else {
+                    Proto::Udp
+                };
+                let ip = ips[(seed >> 8) as usize % ips.len()];
+                let port = 80 + (seed >> 16) as u16 % 3;
+                ports.push(pb(proto, ip, 8000 + port % 2, port));
+            }
+            assert_eq!(normalise(&ports), pairwise(&ports), "{ports:?}");
+            seed = seed.wrapping_add(0x2545_f491);
+        }
     }
 
     #[test]
