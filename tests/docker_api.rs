@@ -983,6 +983,66 @@ fn fixtures_served_by_a_fake_daemon() {
     assert_eq!(client.connections_opened(), 1, "one kept-alive connection");
 }
 
+/// Enough containers to be inspected over more than one connection (as
+/// the threads happen to take them), each answer decoded on the thread that
+/// received it: the snapshot equals the offline build of the same answers,
+/// and a malformed inspect fails as it does offline (naming its request).
+#[test]
+fn inspects_decoded_as_they_arrive_match_the_offline_decode() {
+    let mut raw = load_fixtures(&fixtures_dir().join("28.5"));
+    let (mut list, mut inspects) = (Vec::new(), Vec::new());
+    for i in 0..20 {
+        let id = format!("{i:064x}");
+        list.push(format!(
+            r#"{{"Id":"{id}","Names":["/c{i}"],"State":"running","HostConfig":{{"NetworkMode":"bridge"}}}}"#
+        ));
+        let body = format!(
+            r#"{{"Id":"{id}","Name":"/c{i}","State":{{"Status":"running","Running":true,"StartedAt":"2026-11-27T00:00:{i:02}Z"}},"HostConfig":{{"NetworkMode":"bridge","PortBindings":{{"80/tcp":[{{"HostIp":"","HostPort":"{port}"}}]}}}},"NetworkSettings":{{"Ports":{{"80/tcp":[{{"HostIp":"0.0.0.0","HostPort":"{port}"}}]}},"Networks":{{"bridge":{{"IPAddress":"172.17.0.{ip}","IPPrefixLen":16}}}}}}}}"#,
+            port = 8000 + i,
+            ip = i + 2
+        );
+        inspects.push((id, body.into_bytes()));
+    }
+    raw.containers = format!("[{}]", list.join(",")).into_bytes();
+    let serve = |raw: &RawResponses| {
+        let mut routes: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        routes.insert("/version".into(), raw.version.clone());
+        routes.insert("/v1.51/info".into(), raw.info.clone());
+        routes.insert("/v1.51/networks".into(), raw.networks.clone());
+        routes.insert("/v1.51/containers/json".into(), raw.containers.clone());
+        for (id, body) in &raw.inspects {
+            routes.insert(format!("/v1.51/containers/{id}/json"), body.clone());
+        }
+        for (id, body) in &raw.network_details {
+            routes.insert(format!("/v1.51/networks/{id}"), body.clone());
+        }
+        let daemon = FakeDaemon::start(move |head| match routes.get(target(head)) {
+            Some(body) => Action::Send(chunked(body, &[1000])),
+            None => Action::Send(answer("404 Not Found", br#"{"message":"not found"}"#)),
+        });
+        let mut client = daemon.client(ClientOptions::default());
+        fetch_snapshot(&mut client)
+    };
+    raw.inspects = inspects.clone();
+    let offline = Snapshot::build(&raw.decode().expect("decode"));
+    assert_eq!(offline.state.endpoints.len(), 20);
+    let mut online = serve(&raw).expect("snapshot");
+    online.socket = PathBuf::new();
+    assert_eq!(online, offline);
+
+    inspects[13].1 = br#"{"Id":13}"#.to_vec();
+    raw.inspects = inspects;
+    let offline = raw.decode().expect_err("a malformed inspect");
+    let online = serve(&raw).expect_err("a malformed inspect");
+    assert_eq!(online.to_string(), offline.to_string());
+    assert!(
+        online
+            .to_string()
+            .contains(&format!("/v1.51/containers/{:064x}/json", 13)),
+        "{online}"
+    );
+}
+
 /// Raw answers (as the daemon sent them on the wire) parse the same cut
 /// anywhere.
 #[test]

@@ -39,7 +39,7 @@ pub use version::{ApiVersion, NEWEST_KNOWN, OLDEST_SUPPORTED};
 
 use crate::host::HostRoot;
 use http::{decode_json, encode_segment};
-use wire::{NetworkResource, SummaryId, VersionResponse};
+use wire::{ContainerInspect, NetworkResource, SummaryId, VersionResponse};
 
 /// The bodies of every answer, as received: for fixtures and debugging.
 /// [`decode`](Self::decode) gives what [`Snapshot::build`] needs.
@@ -60,10 +60,16 @@ pub struct RawResponses {
 
 impl RawResponses {
     pub fn decode(&self) -> Result<Responses, ApiError> {
-        let p = self
-            .spoken_api_version
-            .map(ApiVersion::prefix)
-            .unwrap_or_default();
+        self.decode_with(None)
+    }
+
+    /// [`Self::decode`], with the inspects already decoded (in the order of
+    /// [`Self::inspects`]) when given.
+    fn decode_with(
+        &self,
+        inspects: Option<Vec<Result<ContainerInspect, ApiError>>>,
+    ) -> Result<Responses, ApiError> {
+        let p = self.prefix();
         Ok(Responses {
             version: decode_json("/version", &self.version)?,
             info: decode_json(&format!("{p}/info"), &self.info)?,
@@ -74,15 +80,29 @@ impl RawResponses {
                 .map(|(id, body)| decode_json(&format!("{p}/networks/{id}"), body))
                 .collect::<Result<_, _>>()?,
             containers: decode_json(&format!("{p}/containers/json"), &self.containers)?,
-            inspects: self
-                .inspects
-                .iter()
-                .map(|(id, body)| decode_json(&format!("{p}/containers/{id}/json"), body))
-                .collect::<Result<_, _>>()?,
+            inspects: match inspects {
+                Some(decoded) => decoded.into_iter().collect::<Result<_, _>>()?,
+                None => self
+                    .inspects
+                    .iter()
+                    .map(|(id, body)| decode_inspect(&p, id, body))
+                    .collect::<Result<_, _>>()?,
+            },
             spoken_api_version: self.spoken_api_version,
             notes: self.notes.clone(),
         })
     }
+
+    /// The path prefix of the API version spoken (`/v1.45`), or none.
+    fn prefix(&self) -> String {
+        self.spoken_api_version
+            .map(ApiVersion::prefix)
+            .unwrap_or_default()
+    }
+}
+
+fn decode_inspect(prefix: &str, id: &str, body: &[u8]) -> Result<ContainerInspect, ApiError> {
+    decode_json(&format!("{prefix}/containers/{id}/json"), body)
 }
 
 /// `GET /version`, then sets the client's API prefix to the version to
@@ -114,6 +134,19 @@ fn is_gone(e: &ApiError) -> bool {
 
 /// Asks the daemon everything a [`Snapshot`] needs.
 pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
+    Ok(fetch(client, false)?.0)
+}
+
+/// The answers, and the inspects decoded if asked.
+type Fetched = (
+    RawResponses,
+    Option<Vec<Result<ContainerInspect, ApiError>>>,
+);
+
+/// [`fetch_raw`], and with `decode`, the inspects decoded as they arrive
+/// (on the connections' threads, while the others are still answered:
+/// a host with thousands of published ports sends megabytes of them).
+fn fetch(client: &mut Client, decode: bool) -> Result<Fetched, ApiError> {
     let (version, spoken) = negotiate(client)?;
     let mut raw = RawResponses {
         version,
@@ -138,10 +171,20 @@ pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
         .iter()
         .map(|c| format!("/containers/{}/json", encode_segment(&c.id)))
         .collect();
-    let answers = get_parallel(client, &paths, INSPECT_CONNECTIONS);
+    let prefix = raw.prefix();
+    let answers = get_parallel_map(client, &paths, INSPECT_CONNECTIONS, &|i, r| {
+        let decoded = decode.then(|| decode_inspect(&prefix, &containers[i].id, &r.body));
+        (r.body, decoded)
+    });
+    let mut decoded = decode.then(Vec::new);
     for (c, answer) in containers.iter().zip(answers) {
         match answer {
-            Ok(r) => raw.inspects.push((c.id.clone(), r.body)),
+            Ok((body, inspect)) => {
+                raw.inspects.push((c.id.clone(), body));
+                if let (Some(all), Some(inspect)) = (decoded.as_mut(), inspect) {
+                    all.push(inspect);
+                }
+            }
             Err(e) if is_gone(&e) => raw.notes.push(format!(
                 "container {} was removed while being read, skipped",
                 c.names.first().map(String::as_str).unwrap_or(&c.id)
@@ -162,7 +205,7 @@ pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
             Err(e) => return Err(e),
         }
     }
-    Ok(raw)
+    Ok((raw, decoded))
 }
 
 /// How many connections inspect containers at once: the daemon answers
@@ -177,11 +220,26 @@ pub fn get_parallel(
     paths: &[String],
     width: usize,
 ) -> Vec<Result<http::Response, ApiError>> {
+    get_parallel_map(client, paths, width, &|_, r| r)
+}
+
+/// [`get_parallel`], each answer (to `paths[i]`) turned by `f` on the
+/// thread that received it.
+pub fn get_parallel_map<T: Send>(
+    client: &mut Client,
+    paths: &[String],
+    width: usize,
+    f: &(dyn Fn(usize, http::Response) -> T + Sync),
+) -> Vec<Result<T, ApiError>> {
     use std::sync::atomic::{AtomicUsize, Ordering};
     // Below a few requests per connection, opening them costs more.
     let width = width.min(paths.len() / 8).max(1);
     if width == 1 {
-        return paths.iter().map(|p| client.get(p)).collect();
+        return paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| client.get(p).map(|r| f(i, r)))
+            .collect();
     }
     let next = AtomicUsize::new(0);
     let work = |c: &mut Client| {
@@ -191,7 +249,7 @@ pub fn get_parallel(
             let Some(path) = paths.get(i) else {
                 return got;
             };
-            got.push((i, c.get(path)));
+            got.push((i, c.get(path).map(|r| f(i, r))));
         }
     };
     let mut siblings: Vec<Client> = (1..width).map(|_| client.sibling()).collect();
@@ -210,8 +268,8 @@ pub fn get_parallel(
 
 /// Reads a [`Snapshot`] of the daemon behind `client`.
 pub fn fetch_snapshot(client: &mut Client) -> Result<Snapshot, ApiError> {
-    let raw = fetch_raw(client)?;
-    let mut snapshot = Snapshot::build(&raw.decode()?);
+    let (raw, inspects) = fetch(client, true)?;
+    let mut snapshot = Snapshot::build(&raw.decode_with(inspects)?);
     snapshot.socket = client.socket().to_path_buf();
     Ok(snapshot)
 }
