@@ -1041,6 +1041,18 @@ fn inspects_decoded_as_they_arrive_match_the_offline_decode() {
             .contains(&format!("/v1.51/containers/{:064x}/json", 13)),
         "{online}"
     );
+
+    // A list whose ids read but whose ports do not: the containers are
+    // still inspected, and the list's error is the one reported.
+    list[4] = list[4].replace(r#""State":"running""#, r#""State":"running","Ports":7"#);
+    raw.containers = format!("[{}]", list.join(",")).into_bytes();
+    let offline = raw.decode().expect_err("a malformed list");
+    let online = serve(&raw).expect_err("a malformed list");
+    assert_eq!(online.to_string(), offline.to_string());
+    assert!(
+        online.to_string().contains("/v1.51/containers/json"),
+        "{online}"
+    );
 }
 
 /// Raw answers (as the daemon sent them on the wire) parse the same cut

@@ -39,7 +39,7 @@ pub use version::{ApiVersion, NEWEST_KNOWN, OLDEST_SUPPORTED};
 
 use crate::host::HostRoot;
 use http::{decode_json, encode_segment};
-use wire::{ContainerInspect, NetworkResource, SummaryId, VersionResponse};
+use wire::{ContainerInspect, ContainerSummary, NetworkResource, SummaryId, VersionResponse};
 
 /// The bodies of every answer, as received: for fixtures and debugging.
 /// [`decode`](Self::decode) gives what [`Snapshot::build`] needs.
@@ -63,13 +63,13 @@ impl RawResponses {
         self.decode_with(None)
     }
 
-    /// [`Self::decode`], with the inspects already decoded (in the order of
-    /// [`Self::inspects`]) when given.
-    fn decode_with(
-        &self,
-        inspects: Option<Vec<Result<ContainerInspect, ApiError>>>,
-    ) -> Result<Responses, ApiError> {
+    /// [`Self::decode`], but for what was decoded while fetching.
+    fn decode_with(&self, decoded: Option<Decoded>) -> Result<Responses, ApiError> {
         let p = self.prefix();
+        let (containers, inspects) = match decoded {
+            Some(d) => (d.containers, Some(d.inspects)),
+            None => (None, None),
+        };
         Ok(Responses {
             version: decode_json("/version", &self.version)?,
             info: decode_json(&format!("{p}/info"), &self.info)?,
@@ -79,7 +79,10 @@ impl RawResponses {
                 .iter()
                 .map(|(id, body)| decode_json(&format!("{p}/networks/{id}"), body))
                 .collect::<Result<_, _>>()?,
-            containers: decode_json(&format!("{p}/containers/json"), &self.containers)?,
+            containers: match containers {
+                Some(list) => list,
+                None => decode_json(&format!("{p}/containers/json"), &self.containers)?,
+            },
             inspects: match inspects {
                 Some(decoded) => decoded.into_iter().collect::<Result<_, _>>()?,
                 None => self
@@ -137,16 +140,20 @@ pub fn fetch_raw(client: &mut Client) -> Result<RawResponses, ApiError> {
     Ok(fetch(client, false)?.0)
 }
 
-/// The answers, and the inspects decoded if asked.
-type Fetched = (
-    RawResponses,
-    Option<Vec<Result<ContainerInspect, ApiError>>>,
-);
+/// What [`fetch`] decoded on the way: the container list (unless it did
+/// not decode, which [`RawResponses::decode`] then reports in its turn),
+/// and each inspect, in the order of [`RawResponses::inspects`].
+struct Decoded {
+    containers: Option<Vec<ContainerSummary>>,
+    inspects: Vec<Result<ContainerInspect, ApiError>>,
+}
 
-/// [`fetch_raw`], and with `decode`, the inspects decoded as they arrive
-/// (on the connections' threads, while the others are still answered:
-/// a host with thousands of published ports sends megabytes of them).
-fn fetch(client: &mut Client, decode: bool) -> Result<Fetched, ApiError> {
+/// [`fetch_raw`], and with `decode`, what the snapshot needs decoded on the
+/// way: the container list once (its ids name the inspects), and the
+/// inspects as they arrive, on the connections' threads while the others
+/// are still answered (a host with thousands of published ports sends
+/// megabytes of them).
+fn fetch(client: &mut Client, decode: bool) -> Result<(RawResponses, Option<Decoded>), ApiError> {
     let (version, spoken) = negotiate(client)?;
     let mut raw = RawResponses {
         version,
@@ -162,32 +169,41 @@ fn fetch(client: &mut Client, decode: bool) -> Result<Fetched, ApiError> {
     let networks: Vec<NetworkResource> =
         decode_json(&format!("{}/networks", client.api_prefix()), &raw.networks)?;
     raw.containers = client.get("/containers/json")?.body;
-    // Only what the requests need: the whole list is decoded with the rest.
-    let containers: Vec<SummaryId> = decode_json(
-        &format!("{}/containers/json", client.api_prefix()),
-        &raw.containers,
-    )?;
-    let paths: Vec<String> = containers
+    let request = format!("{}/containers/json", client.api_prefix());
+    let list: Option<Vec<ContainerSummary>> = decode
+        .then(|| decode_json(&request, &raw.containers).ok())
+        .flatten();
+    // Otherwise only what the requests need.
+    let ids: Vec<SummaryId> = match &list {
+        Some(_) => Vec::new(),
+        None => decode_json(&request, &raw.containers)?,
+    };
+    fn named<'a>(id: &'a str, names: &'a [String]) -> (&'a str, Option<&'a str>) {
+        (id, names.first().map(String::as_str))
+    }
+    let named: Vec<(&str, Option<&str>)> = match &list {
+        Some(list) => list.iter().map(|c| named(&c.id, &c.names)).collect(),
+        None => ids.iter().map(|c| named(&c.id, &c.names)).collect(),
+    };
+    let paths: Vec<String> = named
         .iter()
-        .map(|c| format!("/containers/{}/json", encode_segment(&c.id)))
+        .map(|(id, _)| format!("/containers/{}/json", encode_segment(id)))
         .collect();
     let prefix = raw.prefix();
     let answers = get_parallel_map(client, &paths, INSPECT_CONNECTIONS, &|i, r| {
-        let decoded = decode.then(|| decode_inspect(&prefix, &containers[i].id, &r.body));
+        let decoded = decode.then(|| decode_inspect(&prefix, named[i].0, &r.body));
         (r.body, decoded)
     });
-    let mut decoded = decode.then(Vec::new);
-    for (c, answer) in containers.iter().zip(answers) {
+    let mut inspects = Vec::new();
+    for ((id, name), answer) in named.iter().zip(answers) {
         match answer {
             Ok((body, inspect)) => {
-                raw.inspects.push((c.id.clone(), body));
-                if let (Some(all), Some(inspect)) = (decoded.as_mut(), inspect) {
-                    all.push(inspect);
-                }
+                raw.inspects.push((id.to_string(), body));
+                inspects.extend(inspect);
             }
             Err(e) if is_gone(&e) => raw.notes.push(format!(
                 "container {} was removed while being read, skipped",
-                c.names.first().map(String::as_str).unwrap_or(&c.id)
+                name.unwrap_or(id)
             )),
             Err(e) => return Err(e),
         }
@@ -205,6 +221,10 @@ fn fetch(client: &mut Client, decode: bool) -> Result<Fetched, ApiError> {
             Err(e) => return Err(e),
         }
     }
+    let decoded = decode.then_some(Decoded {
+        containers: list,
+        inspects,
+    });
     Ok((raw, decoded))
 }
 
