@@ -128,16 +128,7 @@ pub(crate) fn normalise(ports: &[PortBinding]) -> Vec<Config> {
                 duplicate = true;
                 break;
             }
-            // 0.0.0.0 + :: (either order) = any; any absorbs both.
-            if twin.is_none()
-                && matches!(
-                    (out[i].host_ip, c.host_ip),
-                    (HostIp::AnyV4, HostIp::AnyV6)
-                        | (HostIp::AnyV6, HostIp::AnyV4)
-                        | (HostIp::Any, HostIp::AnyV4 | HostIp::AnyV6)
-                        | (HostIp::AnyV4 | HostIp::AnyV6, HostIp::Any)
-                )
-            {
+            if twin.is_none() && twins(out[i].host_ip, c.host_ip) {
                 twin = Some(i);
             }
             last = Some(i);
@@ -161,6 +152,18 @@ pub(crate) fn normalise(ports: &[PortBinding]) -> Vec<Config> {
         }
     }
     out
+}
+
+/// Two host sides of one port that make a single "any" binding: `0.0.0.0`
+/// and `::` (either order), or "any" and either of them (it absorbs both).
+fn twins(a: HostIp, b: HostIp) -> bool {
+    matches!(
+        (a, b),
+        (HostIp::AnyV4, HostIp::AnyV6)
+            | (HostIp::AnyV6, HostIp::AnyV4)
+            | (HostIp::Any, HostIp::AnyV4 | HostIp::AnyV6)
+            | (HostIp::AnyV4 | HostIp::AnyV6, HostIp::Any)
+    )
 }
 
 /// go-connections `nat.SortPortMap`'s comparison. It is not a strict weak
@@ -345,16 +348,9 @@ mod tests {
                 if out.iter().any(|o| same(o) && o.host_ip == c.host_ip) {
                     continue;
                 }
-                let twin = out.iter_mut().find(|o| {
-                    same(o)
-                        && matches!(
-                            (o.host_ip, c.host_ip),
-                            (HostIp::AnyV4, HostIp::AnyV6)
-                                | (HostIp::AnyV6, HostIp::AnyV4)
-                                | (HostIp::Any, HostIp::AnyV4 | HostIp::AnyV6)
-                                | (HostIp::AnyV4 | HostIp::AnyV6, HostIp::Any)
-                        )
-                });
+                let twin = out
+                    .iter_mut()
+                    .find(|o| same(o) && twins(o.host_ip, c.host_ip));
                 match twin {
                     Some(o) => o.host_ip = HostIp::Any,
                     None => out.push(c),
