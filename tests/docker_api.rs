@@ -953,13 +953,9 @@ fn fixtures_of_the_real_engines() {
     }
 }
 
-/// The 28.5 answers served by a fake daemon, in odd chunks: the client and
-/// the offline build agree.
-#[test]
-fn fixtures_served_by_a_fake_daemon() {
-    let dir = fixtures_dir().join("28.5");
-    let raw = load_fixtures(&dir);
-    let offline = Snapshot::build(&raw.decode().expect("decode"));
+/// A fake 28.5 daemon (API 1.51) answering with `raw`'s bodies, each sent
+/// in chunks of `cuts`.
+fn serving(raw: &RawResponses, cuts: &'static [usize]) -> FakeDaemon {
     let mut routes: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     routes.insert("/version".into(), raw.version.clone());
     routes.insert("/v1.51/info".into(), raw.info.clone());
@@ -971,10 +967,20 @@ fn fixtures_served_by_a_fake_daemon() {
     for (id, body) in &raw.network_details {
         routes.insert(format!("/v1.51/networks/{id}"), body.clone());
     }
-    let daemon = FakeDaemon::start(move |head| match routes.get(target(head)) {
-        Some(body) => Action::Send(chunked(body, &[1, 100, 7, 4096])),
+    FakeDaemon::start(move |head| match routes.get(target(head)) {
+        Some(body) => Action::Send(chunked(body, cuts)),
         None => Action::Send(answer("404 Not Found", br#"{"message":"page not found"}"#)),
-    });
+    })
+}
+
+/// The 28.5 answers served by a fake daemon, in odd chunks: the client and
+/// the offline build agree.
+#[test]
+fn fixtures_served_by_a_fake_daemon() {
+    let dir = fixtures_dir().join("28.5");
+    let raw = load_fixtures(&dir);
+    let offline = Snapshot::build(&raw.decode().expect("decode"));
+    let daemon = serving(&raw, &[1, 100, 7, 4096]);
     let mut client = daemon.client(ClientOptions::default());
     let mut online = fetch_snapshot(&mut client).expect("snapshot");
     assert_eq!(online.socket, daemon.socket());
@@ -1005,23 +1011,8 @@ fn inspects_decoded_as_they_arrive_match_the_offline_decode() {
     }
     raw.containers = format!("[{}]", list.join(",")).into_bytes();
     let serve = |raw: &RawResponses| {
-        let mut routes: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-        routes.insert("/version".into(), raw.version.clone());
-        routes.insert("/v1.51/info".into(), raw.info.clone());
-        routes.insert("/v1.51/networks".into(), raw.networks.clone());
-        routes.insert("/v1.51/containers/json".into(), raw.containers.clone());
-        for (id, body) in &raw.inspects {
-            routes.insert(format!("/v1.51/containers/{id}/json"), body.clone());
-        }
-        for (id, body) in &raw.network_details {
-            routes.insert(format!("/v1.51/networks/{id}"), body.clone());
-        }
-        let daemon = FakeDaemon::start(move |head| match routes.get(target(head)) {
-            Some(body) => Action::Send(chunked(body, &[1000])),
-            None => Action::Send(answer("404 Not Found", br#"{"message":"not found"}"#)),
-        });
-        let mut client = daemon.client(ClientOptions::default());
-        fetch_snapshot(&mut client)
+        let daemon = serving(raw, &[1000]);
+        fetch_snapshot(&mut daemon.client(ClientOptions::default()))
     };
     raw.inspects = inspects.clone();
     let offline = Snapshot::build(&raw.decode().expect("decode"));
