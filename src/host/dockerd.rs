@@ -324,8 +324,15 @@ fn iptables_in_path(
 
 pub fn dockerd_processes(root: &HostRoot) -> Vec<DockerdProcess> {
     let ours = own_netns(root);
-    find_processes(root, is_dockerd)
+    let found = find_processes(root, is_dockerd);
+    // A child of a dockerd still named dockerd is the daemon forking a
+    // command (`iptables`, for one, all the time on a busy host), not a
+    // daemon: its environment may already be the command's, or gone. With
+    // pids wrapping around, it may even come first.
+    let daemons: std::collections::HashSet<u32> = found.iter().map(|p| p.pid).collect();
+    found
         .into_iter()
+        .filter(|p| !p.ppid.is_some_and(|parent| daemons.contains(&parent)))
         .map(|p| {
             let flags = parse_flags(p.argv.get(1..).unwrap_or_default());
             let env = environ(root, p.pid);
@@ -744,6 +751,35 @@ mod tests {
         assert!(parse_daemon_json("x", "\u{0}\u{1}garbage")
             .parse_error
             .is_some());
+    }
+
+    /// A dockerd forking a command shows as a second dockerd, its child,
+    /// whose environment is already gone: the daemon is the parent, even
+    /// when the child's pid (wrapped around) comes first.
+    #[test]
+    fn a_forked_child_of_dockerd_is_not_a_daemon() {
+        let t = FakeTree::new();
+        t.process(5000, "dockerd", &["/usr/bin/dockerd"], 0)
+            .process(300, "dockerd", &["/usr/bin/dockerd"], 0)
+            .file(
+                "/proc/300/status",
+                "Name:\tdockerd\nPPid:\t5000\nUid:\t0\t0\t0\t0\n",
+            )
+            .file("/proc/5000/environ", "PATH=/lab/legacy:/usr/sbin\0")
+            .link("/lab/legacy/iptables", "/usr/sbin/iptables-legacy")
+            .file("/usr/sbin/iptables-legacy", "")
+            .file("/usr/sbin/iptables", "")
+            .link("/proc/5000/ns/net", "net:[4026531840]")
+            .link("/proc/300/ns/net", "net:[4026531840]")
+            .link("/proc/self/ns/net", "net:[4026531840]");
+        let r = probe_dockerd(&t.root());
+        let pids: Vec<u32> = r.processes.iter().map(|p| p.pid).collect();
+        assert_eq!(pids, [5000]);
+        let chain = &r.processes[0].iptables.as_ref().expect("an iptables").chain;
+        assert_eq!(
+            chain.last().map(String::as_str),
+            Some("/usr/sbin/iptables-legacy")
+        );
     }
 
     #[test]
