@@ -1,5 +1,5 @@
 //! The Docker Engine API over the daemon's unix socket: our own small
-//! HTTP/1.1 client ([`http`]), socket discovery ([`discover`]), and the
+//! HTTP/1.1 client ([`http`]), socket discovery ([`discover`](mod@discover)), and the
 //! [`Snapshot`] of a daemon (facts, [`DockerState`](crate::docker::DockerState),
 //! containers) built from its answers.
 //!

@@ -169,7 +169,7 @@ impl PartialEq for SlotIndex {
     }
 }
 
-/// The expected rules' [`SpecIndex`], built on first use. Equal to any
+/// The expected rules' [`SpecIndex`](crate::ruleset::SpecIndex), built on first use. Equal to any
 /// other (it is derived from the rules, which are compared).
 #[derive(Debug, Clone, Default)]
 struct RuleIndex(std::sync::OnceLock<crate::ruleset::SpecIndex>);
