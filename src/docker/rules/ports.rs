@@ -71,6 +71,18 @@ pub(crate) struct Config {
     pub container_port: u16,
 }
 
+impl Config {
+    /// `p` as configured: its host address read as Docker reads it.
+    fn of(p: &PortBinding) -> Config {
+        Config {
+            proto: p.proto,
+            host_ip: HostIp::of(p.host_ip),
+            host_port: p.host_port,
+            container_port: p.container_port,
+        }
+    }
+}
+
 /// One binding as the bridge driver programs it: a host address family and
 /// the container address it forwards to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,12 +126,7 @@ pub(crate) fn normalise(ports: &[PortBinding]) -> Vec<Config> {
     let mut first: HashMap<(Proto, u16, u16), usize> = HashMap::with_capacity(ports.len());
     let mut next: Vec<Option<usize>> = Vec::with_capacity(ports.len());
     for p in ports {
-        let c = Config {
-            proto: p.proto,
-            host_ip: HostIp::of(p.host_ip),
-            host_port: p.host_port,
-            container_port: p.container_port,
-        };
+        let c = Config::of(p);
         let key = (c.proto, c.host_port, c.container_port);
         let (mut at, mut last, mut twin) = (first.get(&key).copied(), None, None);
         let mut duplicate = false;
@@ -334,12 +341,7 @@ mod tests {
         fn pairwise(ports: &[PortBinding]) -> Vec<Config> {
             let mut out: Vec<Config> = Vec::new();
             for p in ports {
-                let c = Config {
-                    proto: p.proto,
-                    host_ip: HostIp::of(p.host_ip),
-                    host_port: p.host_port,
-                    container_port: p.container_port,
-                };
+                let c = Config::of(p);
                 let same = |o: &Config| {
                     o.proto == c.proto
                         && o.host_port == c.host_port
