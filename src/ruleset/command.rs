@@ -53,6 +53,18 @@ pub enum Command {
 }
 
 impl Command {
+    /// The rules the command carries (none for chain and table commands).
+    pub fn rules_mut(&mut self) -> &mut [Rule] {
+        match self {
+            Command::Append { rules, .. }
+            | Command::Insert { rules, .. }
+            | Command::DeleteSpec { rules, .. }
+            | Command::Check { rules, .. } => rules,
+            Command::Replace { rule, .. } => std::slice::from_mut(&mut **rule),
+            _ => &mut [],
+        }
+    }
+
     /// Puts the matches and targets of the command's rules at revisions
     /// the kernel has ([`Rule::adapt_revisions`]), as iptables does before
     /// it writes them. Returns whether any changed.
@@ -61,16 +73,8 @@ impl Command {
         family: Family,
         revisions: &mut Revisions<P>,
     ) -> bool {
-        let rules: &mut [Rule] = match self {
-            Command::Append { rules, .. }
-            | Command::Insert { rules, .. }
-            | Command::DeleteSpec { rules, .. }
-            | Command::Check { rules, .. } => rules,
-            Command::Replace { rule, .. } => std::slice::from_mut(&mut **rule),
-            _ => &mut [],
-        };
         let mut changed = false;
-        for r in rules {
+        for r in self.rules_mut() {
             changed |= r.adapt_revisions(family, revisions);
         }
         changed
@@ -720,15 +724,7 @@ mod tests {
         ] {
             let mut c = parse(&line).unwrap();
             assert!(c.adapt_revisions(Family::Ipv4, &mut revisions), "{line}");
-            let rules = match &c {
-                Command::Append { rules, .. }
-                | Command::Insert { rules, .. }
-                | Command::DeleteSpec { rules, .. }
-                | Command::Check { rules, .. } => rules.clone(),
-                Command::Replace { rule, .. } => vec![(**rule).clone()],
-                other => panic!("{other:?}"),
-            };
-            assert_eq!(rules[0].matches[0].revision, 0, "{line}");
+            assert_eq!(c.rules_mut()[0].matches[0].revision, 0, "{line}");
         }
         let mut flush = parse("-F X").unwrap();
         assert!(!flush.adapt_revisions(Family::Ipv4, &mut revisions));

@@ -269,25 +269,14 @@ pub fn parse_script_into<S: ScriptSink>(
     Ok(true)
 }
 
-fn rules_mut(c: &mut Command) -> &mut [super::Rule] {
-    match c {
-        Command::Append { rules, .. }
-        | Command::Insert { rules, .. }
-        | Command::DeleteSpec { rules, .. }
-        | Command::Check { rules, .. } => rules,
-        Command::Replace { rule, .. } => std::slice::from_mut(rule),
-        _ => &mut [],
-    }
-}
-
 fn set_counters(c: &mut Command, counters: Counters) {
-    for r in rules_mut(c) {
+    for r in c.rules_mut() {
         r.counters = counters;
     }
 }
 
 fn clear_counters(c: &mut Command) {
-    for r in rules_mut(c) {
+    for r in c.rules_mut() {
         r.counters = Counters::default();
     }
 }
