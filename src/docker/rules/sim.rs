@@ -131,10 +131,10 @@ impl SimChain {
 
 /// A sequence that grows at both ends in place: the rules put in front, in
 /// the order they came (the first rule is the last one there), then those
-/// put at the back. Unlike a `VecDeque`, whose buffer wraps around,
-/// finishing it moves the smaller end only (a `VecDeque` made contiguous
-/// moves every rule of a chain of thousands, and into untouched pages when
-/// its room was reserved generously).
+/// put at the back. Finishing it reverses the front in its own buffer and
+/// moves the shorter end onto the longer; a `VecDeque`, whose buffer wraps
+/// around, moved every rule of a chain of thousands when made contiguous,
+/// into untouched pages when its room was reserved generously.
 #[derive(Debug, Clone)]
 struct TwoEnded<T> {
     front: Vec<T>,
