@@ -29,8 +29,10 @@
 //!   `iptables -C` and an `iptables -A` process per missing rule:
 //!   `--samples` such pairs per table (nat DNAT, filter ACCEPT) are timed on
 //!   the same broken ruleset, and each table's median is extrapolated to
-//!   that table's missing rules (the figure is extrapolated). Targets: at
-//!   least 1000x faster on nf_tables, 100x on legacy.
+//!   that table's missing rules (the figure is extrapolated). Our runs and
+//!   the pairs take turns, so that a drift of the machine's speed falls on
+//!   both sides alike. Targets: at least 1000x faster on nf_tables, 100x on
+//!   legacy.
 
 #![allow(clippy::unwrap_used)]
 
@@ -596,10 +598,28 @@ fn fix_case(
     let broken_file = write_file(&dir.join(format!("broken-{base}.rules")), &broken);
     let load_broken = || run_ok(&[NFDOCTOR, "restore", "--backend", backend, &broken_file]);
 
+    // Ours and Docker's way take turns, round by round, each from the
+    // broken ruleset, and which goes first alternates: this machine's speed
+    // drifts by a fifth within minutes, and timing all of one side and
+    // then all of the other would let that drift decide the ratio.
     let runs = opts.runs.unwrap_or(5).max(1);
     let ours = nfdoctor(engine, &["fix"]);
     let mut us = Samples::default();
-    for run in 0..runs {
+    let tables: Vec<(&str, Vec<&String>)> = ["nat", "filter"]
+        .into_iter()
+        .map(|table| {
+            let lines: Vec<&String> = missing
+                .iter()
+                .filter(|(t, _)| *t == table)
+                .map(|(_, l)| l)
+                .collect();
+            let step = (lines.len() / opts.samples.max(1)).max(1);
+            let chosen = lines.into_iter().step_by(step).take(opts.samples).collect();
+            (table, chosen)
+        })
+        .collect();
+    let mut pairs: Vec<Vec<Duration>> = vec![Vec::new(); tables.len()];
+    let mut fix_run = |run: usize| {
         load_broken();
         us.push(measure_ok(&ours));
         if run == 0 {
@@ -611,31 +631,38 @@ fn fix_case(
                 std::process::exit(1);
             }
         }
-    }
-
+    };
     // Docker's way: `iptables -C` (fails: the rule is missing), then `-A`.
     // A pair costs what reading its chain costs, and the filter DOCKER
     // chain's rules are bigger than nat DOCKER's: each table's pairs are
     // timed and extrapolated to that table's missing rules.
-    load_broken();
-    let mut per_table: Vec<(&str, Vec<Duration>, usize)> = Vec::new();
-    for table in ["nat", "filter"] {
-        let lines: Vec<&String> = missing
-            .iter()
-            .filter(|(t, _)| *t == table)
-            .map(|(_, l)| l)
-            .collect();
-        let mut pairs = Vec::new();
-        for line in lines
-            .iter()
-            .step_by((lines.len() / opts.samples.max(1)).max(1))
-            .take(opts.samples)
-        {
-            pairs.push(per_rule_pair(backend, table, line));
+    let mut peer_round = |round: usize| {
+        load_broken();
+        for ((table, lines), timed) in tables.iter().zip(pairs.iter_mut()) {
+            if let Some(line) = lines.get(round) {
+                timed.push(per_rule_pair(backend, table, line));
+            }
         }
-        pairs.sort_unstable();
-        per_table.push((table, pairs, lines.len()));
+    };
+    for round in 0..runs.max(opts.samples) {
+        let ours_first = round % 2 == 0;
+        if ours_first && round < runs {
+            fix_run(round);
+        }
+        peer_round(round);
+        if !ours_first && round < runs {
+            fix_run(round);
+        }
     }
+    let per_table: Vec<(&str, Vec<Duration>, usize)> = tables
+        .iter()
+        .zip(pairs)
+        .map(|((table, _), mut timed)| {
+            timed.sort_unstable();
+            let count = missing.iter().filter(|(t, _)| t == table).count();
+            (*table, timed, count)
+        })
+        .collect();
     let per_rule_way: Duration = per_table
         .iter()
         .map(|(_, pairs, count)| median(pairs) * *count as u32)
