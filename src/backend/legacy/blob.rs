@@ -632,8 +632,15 @@ impl TableIndex {
         rule.spec = spec;
         rule.counters = counters;
         rule.handle = Some(entry as u64);
+        let header_len = entry_header_len(self.family);
+        // Room for exactly this rule's matches when it has less: pushed one
+        // by one they would get room for four, several hundred bytes per
+        // rule that a table of 10k rules keeps for as long as it lives.
+        let count = frame.matches(header_len).count();
+        rule.matches
+            .reserve_exact(count.saturating_sub(rule.matches.len()));
         let mut n = 0;
-        for (name, revision, data) in frame.matches(entry_header_len(self.family)) {
+        for (name, revision, data) in frame.matches(header_len) {
             match rule.matches.get_mut(n) {
                 Some(m) => {
                     set_name(&mut m.name, name);
@@ -1112,6 +1119,10 @@ mod tests {
                 for (r, entry) in index.rule_entries(c).enumerate().rev() {
                     index.fill_rule(&blob, entry, &mut rule).expect("rule");
                     assert_eq!(rule, chain.rules[r], "{name}: {} rule {r}", chain.name);
+                    // A table keeps every rule's matches as long as it
+                    // lives: no room for more than they are.
+                    let fresh = index.rule(&blob, entry).expect("rule");
+                    assert_eq!(fresh.matches.capacity(), fresh.matches.len());
                 }
             }
         }

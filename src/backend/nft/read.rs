@@ -1220,7 +1220,10 @@ mod tests {
                 Family::Ipv6
             };
             for r in decode_rule_datagram(family, &data[1..]) {
-                r.unwrap();
+                let rule = r.unwrap();
+                // A ruleset keeps every rule's matches for as long as it
+                // lives: no room for more than they are.
+                assert_eq!(rule.matches.capacity(), rule.matches.len(), "{rule:?}");
                 rules += 1;
             }
         }

@@ -645,19 +645,20 @@ pub fn decode_rule(family: Family, attrs: &Attrs<'_>) -> Result<Rule, RuleError>
             d.expr(name.c_bytes(), data.by_kind())?;
         }
     }
-    let mut matches: Vec<Extension> = d
-        .matches
-        .into_iter()
-        .map(|m| match m {
-            PendingMatch::Ext(e) => e,
-            PendingMatch::Typed(v, rev) => v.encode(rev, family),
-        })
-        .collect();
-    if let Some(udata) = attrs.find(NFTA_RULE_USERDATA) {
-        if let Some(text) = userdata_comment(udata.payload) {
-            let c = crate::xt::Comment { text };
-            matches.push(MatchValue::Comment(c).encode(0, family));
-        }
+    let comment = attrs
+        .find(NFTA_RULE_USERDATA)
+        .and_then(|udata| userdata_comment(udata.payload));
+    // A new vector of the exact size: collecting would keep the pending
+    // one's room for four (pushed one by one), several hundred bytes per
+    // rule that a ruleset of 10k rules keeps for as long as it lives.
+    let mut matches = Vec::with_capacity(d.matches.len() + usize::from(comment.is_some()));
+    matches.extend(d.matches.into_iter().map(|m| match m {
+        PendingMatch::Ext(e) => e,
+        PendingMatch::Typed(v, rev) => v.encode(rev, family),
+    }));
+    if let Some(text) = comment {
+        let c = crate::xt::Comment { text };
+        matches.push(MatchValue::Comment(c).encode(0, family));
     }
     let handle = attrs
         .find(NFTA_RULE_HANDLE)
