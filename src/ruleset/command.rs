@@ -531,7 +531,10 @@ pub fn parse_args(args: &[&str], ctx: &ParseCtx<'_>) -> Result<Command, CommandE
 
     // A rule.
     let rctx = ctx_with(ctx, &spec);
-    let mut matches = Vec::new();
+    // Exactly the room the matches need: pushed one by one they would get
+    // room for four, kept by every rule of a restored ruleset.
+    let loaded_matches = loaded.iter().filter(|l| matches!(l, Loaded::Match(..)));
+    let mut matches = Vec::with_capacity(loaded_matches.count());
     let mut target = Target::Continue;
     for l in &mut loaded {
         match l {
@@ -741,6 +744,21 @@ mod tests {
         let line = " -A\tX  -j  Y\r";
         for line in [line, "", "   ", "-A", "é -s ü "] {
             assert_eq!(split_unquoted(line).collect::<Vec<_>>(), split_args(line));
+        }
+    }
+
+    #[test]
+    fn a_rules_matches_get_exactly_their_room() {
+        let Command::Append { rules, .. } = parse(
+            "-A INPUT -s 10.0.0.1,10.0.0.2 -p tcp --dport 80 -m comment --comment x -j ACCEPT",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!(rules.len(), 2);
+        for r in &rules {
+            assert_eq!(r.matches.len(), 2);
+            assert_eq!(r.matches.capacity(), 2);
         }
     }
 
