@@ -436,7 +436,7 @@ fn host_port(text: &str) -> Option<u16> {
 }
 
 fn published_ports(map: &PortMap, container: &str, notes: &mut Vec<String>) -> Vec<PublishedPort> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(bindings_in(map));
     for (key, bindings) in map {
         let Some(bindings) = bindings else { continue };
         let Some((container_port, proto)) = port_key(key) else {
@@ -476,8 +476,14 @@ fn published_ports(map: &PortMap, container: &str, notes: &mut Vec<String>) -> V
     out
 }
 
+/// How many bindings `map` lists: the room for them, made once (a
+/// container may publish thousands of ports).
+fn bindings_in(map: &PortMap) -> usize {
+    map.values().flatten().map(Vec::len).sum()
+}
+
 fn requested_ports(map: &PortMap) -> Vec<RequestedPort> {
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(bindings_in(map));
     for (key, bindings) in map {
         let Some((container_port, proto)) = port_key(key) else {
             continue;

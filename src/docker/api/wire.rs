@@ -4,6 +4,7 @@
 //! ignored.
 
 use crate::small::ShortStr;
+use serde::de::{MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 
@@ -292,6 +293,68 @@ pub struct ContainerState {
 /// `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}`.
 pub type PortMap = BTreeMap<ShortStr, Option<Vec<PortBindingWire>>>;
 
+/// A [`PortMap`], `null` as empty, each port's bindings in a vector of
+/// exactly their number (one, or two with IPv6). Collected one by one they
+/// would get room for four: a container inspect lists two maps of every
+/// published port, and a host with 10k ports kept megabytes of that room.
+fn port_map<'de, D: Deserializer<'de>>(d: D) -> Result<PortMap, D::Error> {
+    struct Ports(PortMap);
+    struct Bindings(Vec<PortBindingWire>);
+    struct PortsVisitor;
+    struct BindingsVisitor;
+
+    impl<'de> Visitor<'de> for PortsVisitor {
+        type Value = Ports;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of ports to their bindings")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ports, A::Error> {
+            let mut ports = PortMap::new();
+            while let Some((port, bindings)) = map.next_entry::<ShortStr, Option<Bindings>>()? {
+                ports.insert(port, bindings.map(|b| b.0));
+            }
+            Ok(Ports(ports))
+        }
+    }
+
+    impl<'de> Visitor<'de> for BindingsVisitor {
+        type Value = Bindings;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a list of port bindings")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Bindings, A::Error> {
+            let Some(first) = seq.next_element()? else {
+                return Ok(Bindings(Vec::new()));
+            };
+            let Some(second) = seq.next_element()? else {
+                return Ok(Bindings(vec![first]));
+            };
+            let mut all = Vec::with_capacity(2 + seq.size_hint().unwrap_or(0));
+            all.extend([first, second]);
+            while let Some(more) = seq.next_element()? {
+                all.push(more);
+            }
+            Ok(Bindings(all))
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Ports {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_map(PortsVisitor)
+        }
+    }
+
+    impl<'de> Deserialize<'de> for Bindings {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_seq(BindingsVisitor)
+        }
+    }
+
+    Ok(Option::<Ports>::deserialize(d)?
+        .map(|p| p.0)
+        .unwrap_or_default())
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct PortBindingWire {
@@ -309,7 +372,7 @@ pub struct InspectHostConfig {
     #[serde(rename = "NetworkMode", deserialize_with = "nullable")]
     pub network_mode: String,
     /// As requested (`-p`): host IP may be empty, host port empty or a range.
-    #[serde(rename = "PortBindings", deserialize_with = "nullable")]
+    #[serde(rename = "PortBindings", deserialize_with = "port_map")]
     pub port_bindings: PortMap,
     #[serde(rename = "PublishAllPorts", deserialize_with = "nullable")]
     pub publish_all_ports: bool,
@@ -322,7 +385,7 @@ pub struct InspectHostConfig {
 #[serde(default)]
 pub struct InspectNetworkSettings {
     /// The bindings Docker made: keys sorted, bindings in Docker's order.
-    #[serde(rename = "Ports", deserialize_with = "nullable")]
+    #[serde(rename = "Ports", deserialize_with = "port_map")]
     pub ports: PortMap,
     #[serde(rename = "Networks", deserialize_with = "nullable")]
     pub networks: BTreeMap<String, EndpointSettings>,
@@ -353,8 +416,35 @@ mod tests {
     }
 
     #[test]
+    fn port_bindings_get_exactly_their_room() {
+        let c: ContainerInspect = serde_json::from_str(
+            r#"{"HostConfig":{"PortBindings":{"80/tcp":[{"HostIp":"","HostPort":"8080"}]}},
+                "NetworkSettings":{"Ports":{
+                    "80/tcp":[{"HostIp":"0.0.0.0","HostPort":"8080"},{"HostIp":"::","HostPort":"8080"}],
+                    "81/tcp":[{"HostIp":"0.0.0.0","HostPort":"1"},{"HostIp":"::","HostPort":"1"},{"HostIp":"10.0.0.1","HostPort":"2"}],
+                    "82/tcp":[],"83/udp":null}}}"#,
+        )
+        .unwrap();
+        let requested = &c.host_config.port_bindings["80/tcp"];
+        assert_eq!(
+            requested.as_ref().map(|b| (b.len(), b.capacity())),
+            Some((1, 1))
+        );
+        let ports = &c.network_settings.ports;
+        let sizes: Vec<Option<usize>> = ports.values().map(|b| b.as_ref().map(Vec::len)).collect();
+        assert_eq!(sizes, [Some(2), Some(3), Some(0), None]);
+        assert_eq!(ports["80/tcp"].as_ref().map(Vec::capacity), Some(2));
+        assert_eq!(ports["81/tcp"].as_ref().unwrap()[2].host_ip, "10.0.0.1");
+        assert_eq!(ports["80/tcp"].as_ref().unwrap()[1].host_ip, "::");
+    }
+
+    #[test]
     fn wrong_types_are_errors() {
         assert!(serde_json::from_str::<VersionResponse>(r#"{"Version":3}"#).is_err());
         assert!(serde_json::from_str::<Vec<ContainerSummary>>(r#"{"Id":"x"}"#).is_err());
+        let ports = r#"{"NetworkSettings":{"Ports":{"80/tcp":{"HostIp":""}}}}"#;
+        assert!(serde_json::from_str::<ContainerInspect>(ports).is_err());
+        let ports = r#"{"NetworkSettings":{"Ports":[]}}"#;
+        assert!(serde_json::from_str::<ContainerInspect>(ports).is_err());
     }
 }
