@@ -267,7 +267,7 @@ fn parallel_gets_keep_the_order_asked() {
     let mut client = daemon.client(fast());
     client.set_api_prefix("/v1.41");
     let paths: Vec<String> = (0..40).map(|i| format!("/p{i}")).collect();
-    let answers = api::get_parallel(&mut client, &paths, 4);
+    let answers = api::get_parallel(&mut client, &paths, 4, &|_, r| r);
     assert_eq!(answers.len(), 40);
     for (i, a) in answers.iter().enumerate() {
         match a {
@@ -280,7 +280,7 @@ fn parallel_gets_keep_the_order_asked() {
     // Few requests: one connection, the client's own.
     let daemon = FakeDaemon::start(|head| Action::Send(answer("200 OK", target(head).as_bytes())));
     let mut client = daemon.client(fast());
-    let answers = api::get_parallel(&mut client, &paths[..5], 4);
+    let answers = api::get_parallel(&mut client, &paths[..5], 4, &|_, r| r);
     assert!(answers.iter().all(Result::is_ok));
     assert_eq!((daemon.connections(), client.connections_opened()), (1, 1));
 }

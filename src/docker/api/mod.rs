@@ -190,7 +190,7 @@ fn fetch(client: &mut Client, decode: bool) -> Result<(RawResponses, Option<Deco
         .map(|(id, _)| format!("/containers/{}/json", encode_segment(id)))
         .collect();
     let prefix = raw.prefix();
-    let answers = get_parallel_map(client, &paths, INSPECT_CONNECTIONS, &|i, r| {
+    let answers = get_parallel(client, &paths, INSPECT_CONNECTIONS, &|i, r| {
         let decoded = decode.then(|| decode_inspect(&prefix, named[i].0, &r.body));
         (r.body, decoded)
     });
@@ -234,18 +234,9 @@ fn fetch(client: &mut Client, decode: bool) -> Result<(RawResponses, Option<Deco
 const INSPECT_CONNECTIONS: usize = 4;
 
 /// `GET` of each of `paths`, over up to `width` connections at once (the
-/// first is `client`'s), the answers in the order of `paths`.
-pub fn get_parallel(
-    client: &mut Client,
-    paths: &[String],
-    width: usize,
-) -> Vec<Result<http::Response, ApiError>> {
-    get_parallel_map(client, paths, width, &|_, r| r)
-}
-
-/// [`get_parallel`], each answer (to `paths[i]`) turned by `f` on the
-/// thread that received it.
-pub fn get_parallel_map<T: Send>(
+/// first is `client`'s), the answers in the order of `paths`, each answer
+/// (to `paths[i]`) turned by `f` on the thread that received it.
+pub fn get_parallel<T: Send>(
     client: &mut Client,
     paths: &[String],
     width: usize,
